@@ -1,0 +1,5 @@
+"""Importer package for twitter (being written)."""
+
+from watchfloor.connectors.base import FileFormat
+
+FORMATS: tuple[FileFormat, ...] = ()

@@ -1,0 +1,1 @@
+"""The house query language shared by search and standing rules: grammar, parser, AST, evaluator."""

@@ -1,0 +1,59 @@
+"""The one tokeniser shared by the search index, the query parser and the rule matcher.
+
+Search and rules must agree on what a "word" is, or a rule back-test would disagree with live
+matching. A token is a maximal run of letters, digits, combining marks and private-use characters
+(the same classes SQLite FTS5's ``unicode61`` tokenizer is configured with in ``store/sqlite``), after
+NFKC normalisation and case folding, with diacritics removed from Latin letters only (``Bogotá`` ->
+``bogota``; Devanagari vowel signs are kept because they are part of the word).
+
+Known limit: scripts written without spaces (Chinese, Japanese, Thai) come out as one token per run;
+an ICU word breaker would fix that and is a documented follow-up.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator
+
+import regex
+
+TOKENIZER_VERSION = "1"
+
+_TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}\p{Co}]+")
+_LATIN_MARKS = regex.compile(r"(?<=\p{Latin})\p{Mn}+")
+
+
+def normalise_text(text: str) -> str:
+    """Return ``text`` NFKC-normalised, case-folded, with diacritics stripped from Latin letters."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if folded.isascii():
+        return folded
+    decomposed = unicodedata.normalize("NFD", folded)
+    return unicodedata.normalize("NFC", _LATIN_MARKS.sub("", decomposed))
+
+
+def normalise_token(word: str) -> str:
+    """Normalise one query word exactly as the text it will be compared with."""
+    return normalise_text(word)
+
+
+def tokenize(text: str) -> list[str]:
+    """Split ``text`` into normalised tokens."""
+    return _TOKEN.findall(normalise_text(text))
+
+
+def token_spans(text: str) -> Iterator[tuple[str, int, int]]:
+    """Yield ``(token, start, end)`` with character offsets into the *original* ``text``.
+
+    Offsets are found by tokenising the original text and normalising each token separately, which
+    keeps them exact even when normalisation changes string length (``ﬁ`` -> ``fi``).
+    """
+    for match in _TOKEN.finditer(text):
+        token = normalise_text(match.group())
+        for part in _TOKEN.findall(token):
+            yield part, match.start(), match.end()
+
+
+def index_text(text: str) -> str:
+    """Return the space-joined token string stored in the full-text index for ``text``."""
+    return " ".join(tokenize(text))
