@@ -154,3 +154,14 @@ class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
     location: Location
     reason: str
     field: str | None = None
+
+
+class Prepared(msgspec.Struct, frozen=True, kw_only=True):
+    """A post after the pipeline, ready for the store: derived fields filled, dedup keys computed."""
+
+    post: Post
+    content_hash: bytes  # 16-byte key of the normalised text (exact duplicates); b"" when no text
+    band_keys: tuple[int, ...]  # near-duplicate LSH band keys (signed int64); () for too little text
+    enrichers: tuple[str, ...] = ()  # provenance: "name@version" of each stage that ran
+    raw: bytes = b""  # the payload as received (kept verbatim beside the post)
+    raw_format: str = ""

@@ -1,0 +1,123 @@
+"""Ingest benchmark: real tweets through the whole import path into SQLite, beside sqlite-utils.
+
+watchfloor: read + map (twitter-v1 importer) -> pipeline (normalise, selectors, language, exact and
+near-duplicate keys) -> store (posts, FTS5 index, selector terms, LSH bands, raw payloads), via the
+same ``import_file`` service the CLI uses. Peer: ``sqlite-utils`` inserting the same JSON records and
+``enable-fts`` on the text, i.e. the minimal "searchable SQLite table" an analyst could build.
+Each side runs in its own process pinned to one core, so peak RSS is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import peak_rss_mb, pin_one_core, run_child, write_result
+
+
+def _watchfloor(path: Path, db: Path) -> dict[str, Any]:
+    from watchfloor.config import Settings
+    from watchfloor.domain.actor import Actor
+    from watchfloor.services.ingest import import_file
+    from watchfloor.wiring import build_context
+
+    ctx = build_context(Settings(database_url=str(db), batch_size=5000))
+    start = time.perf_counter()
+    report = import_file(ctx, actor=Actor.system("bench"), path=path, format_name="twitter-v1")
+    elapsed = time.perf_counter() - start
+    ctx.store.close()
+    return {"posts": report.run.inserted, "records": report.run.records, "seconds": elapsed,
+            "posts_per_s": report.run.inserted / elapsed, "peak_rss_mb": peak_rss_mb(),
+            "db_mb": db.stat().st_size / 2**20}
+
+
+def _split(path: Path, db: Path) -> dict[str, Any]:
+    """The same work as the service, stage by stage, with a timer around each."""
+    from itertools import islice
+
+    import msgspec
+
+    from watchfloor.connectors.base import MapOptions
+    from watchfloor.connectors.files import iter_file
+    from watchfloor.connectors.registry import format_named
+    from watchfloor.domain.clock import SystemClock
+    from watchfloor.domain.post import Envelope
+    from watchfloor.pipeline import prepare_batch
+    from watchfloor.store.engine import open_store
+
+    store, now = open_store(str(db)), SystemClock().now()
+    timings = {"read_map": 0.0, "pipeline": 0.0, "store": 0.0}
+    items = iter_file(path, format_named("twitter-v1"), MapOptions())
+    total = 0
+    while True:
+        t0 = time.perf_counter()
+        batch = [e for e in islice(items, 5000) if isinstance(e, Envelope) and e.post is not None]
+        t1 = time.perf_counter()
+        if not batch:
+            break
+        prepared = prepare_batch([e.post for e in batch if e.post is not None], now=now)
+        prepared = [msgspec.structs.replace(p, raw=e.raw, raw_format=e.format) for p, e in zip(prepared, batch, strict=True)]
+        t2 = time.perf_counter()
+        with store.transaction() as tx:
+            tx.write_posts(prepared, import_id=None)
+        t3 = time.perf_counter()
+        timings["read_map"] += t1 - t0
+        timings["pipeline"] += t2 - t1
+        timings["store"] += t3 - t2
+        total += len(batch)
+    store.close()
+    return {"posts": total, **{f"{k}_us_per_post": v / total * 1e6 for k, v in timings.items()}}
+
+
+def _peer(path: Path, db: Path) -> dict[str, Any]:
+    import orjson
+    import sqlite_utils
+
+    start = time.perf_counter()
+    database = sqlite_utils.Database(db)
+    with path.open("rb") as handle:
+        records = ({**(r := orjson.loads(line)), "user": r["user"]["screen_name"]} for line in handle)
+        database["tweets"].insert_all(records, pk="id_str", batch_size=5000, alter=True)
+    database["tweets"].enable_fts(["full_text"], create_triggers=False)
+    elapsed = time.perf_counter() - start
+    count = database["tweets"].count
+    return {"posts": count, "seconds": elapsed, "posts_per_s": count / elapsed, "peak_rss_mb": peak_rss_mb(),
+            "db_mb": db.stat().st_size / 2**20}
+
+
+def run(limit: int = 400_000) -> dict[str, Any]:
+    from benchmarks.ira import ira_jsonl
+
+    path, origin = ira_jsonl(limit)
+    ours = run_child("benchmarks.bench_ingest", "watchfloor", str(path))
+    split = run_child("benchmarks.bench_ingest", "split", str(path))
+    peer = run_child("benchmarks.bench_ingest", "peer", str(path))
+    result = {
+        "data": origin,
+        "records": limit,
+        "watchfloor": ours,
+        "stage_split": split,
+        "peer_sqlite_utils": peer,
+        "ratio_vs_peer": ours["posts_per_s"] / peer["posts_per_s"],
+    }
+    write_result("ingest", result)
+    return result
+
+
+def main() -> None:
+    if len(sys.argv) >= 3 and sys.argv[1] in {"watchfloor", "split", "peer"}:
+        pin_one_core()
+        with tempfile.TemporaryDirectory() as folder:
+            fn = {"watchfloor": _watchfloor, "split": _split, "peer": _peer}[sys.argv[1]]
+            print(json.dumps(fn(Path(sys.argv[2]), Path(folder) / "bench.db")))
+        return
+    limit = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
+    print(json.dumps(run(limit), indent=2))
+
+
+if __name__ == "__main__":
+    main()

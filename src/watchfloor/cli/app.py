@@ -1,0 +1,85 @@
+"""The Typer application object and the options every command shares (--db)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from watchfloor import __version__
+from watchfloor.config import Settings
+from watchfloor.services.context import ServiceContext
+from watchfloor.wiring import build_context
+
+app = typer.Typer(
+    name="watchfloor",
+    help=(
+        "An accountable watch floor for public social media: import posts, search them, export them.\n\n"
+        "Examples:\n\n"
+        "  watchfloor --db posts.db import tweets.jsonl export.csv\n\n"
+        "  watchfloor --db posts.db search 'lang:en (flood OR \"water rising\") -#prayers'\n\n"
+        "  watchfloor --db posts.db stats"
+    ),
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+@dataclass
+class State:
+    """Per-invocation state: settings, and the service context once a command needs the store."""
+
+    settings: Settings
+    _context: ServiceContext | None = field(default=None)
+
+    def context(self) -> ServiceContext:
+        if self._context is None:
+            self._context = build_context(self.settings)
+        return self._context
+
+    def close(self) -> None:
+        if self._context is not None:
+            self._context.store.close()
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"watchfloor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="SQLite file path or postgresql:// URL (default: $WATCHFLOOR_DATABASE_URL or watchfloor.db).",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Global options."""
+    overrides: dict[str, object] = {"database_url": db} if db else {}
+    if debug:
+        overrides["debug"] = True
+    state = State(settings=Settings(**overrides))  # type: ignore[arg-type]
+    ctx.obj = state
+    ctx.call_on_close(state.close)
+
+
+def state_of(ctx: typer.Context) -> State:
+    state = ctx.obj
+    assert isinstance(state, State)
+    return state

@@ -1,0 +1,71 @@
+"""`watchfloor demo`: load the bundled real sample data and show what to try."""
+
+from __future__ import annotations
+
+import json
+import shlex
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from watchfloor.cli.app import app, err, out, state_of
+from watchfloor.config import Settings
+from watchfloor.connectors.base import MapOptions
+from watchfloor.domain.actor import Actor
+from watchfloor.services.ingest import import_file
+from watchfloor.services.search import count_posts
+from watchfloor.wiring import build_context
+
+EXAMPLE_QUERIES = (
+    'lang:en (flood OR "water rising") -#prayers since:2012-10-29',
+    '("trapped" OR "stranded") NEAR/5 flood*',
+    "#sandy has:links",
+    "earthquake platform:twitter lang:es",
+    "platform:bluesky has:links",
+)
+
+
+def _demo_files() -> list[tuple[Path, str, MapOptions]]:
+    folder = Path(str(resources.files("watchfloor") / "demo"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    files = []
+    for entry in manifest:
+        options = MapOptions()
+        if entry.get("map"):
+            spec = json.loads((folder / entry["map"]).read_text(encoding="utf-8"))
+            options = MapOptions(platform=spec.get("platform"), column_map=spec.get("columns", {}))
+        files.append((folder / entry["path"], entry["format"], options))
+    return files
+
+
+@app.command("demo")
+def demo_command(
+    ctx: typer.Context,
+    folder: Annotated[Path, typer.Option(help="Where to keep the demo database.")] = Path("demo-data"),
+) -> None:
+    """Load the bundled real sample data (CrisisLex crisis tweets, Bluesky posts) and show what to try."""
+    state = state_of(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "watchfloor.db"
+    service = build_context(Settings(database_url=str(db)))
+    state._context = service  # closed with the command
+    actor = Actor.system("demo-loader")
+    for path, format_name, options in _demo_files():
+        report = import_file(service, actor=actor, path=path, format_name=format_name, options=options)
+        run = report.run
+        err.print(
+            f"Loaded {escape(path.name)}: {run.inserted:,} new posts, {run.duplicates:,} already there, "
+            f"{run.quarantined:,} quarantined"
+        )
+    target = shlex.quote(str(db))
+    out.print(f"\n[bold]The demo database is ready:[/bold] {escape(str(db))}\n")
+    out.print("Try these (the number is how many posts each finds now):\n")
+    for query in EXAMPLE_QUERIES:
+        found = count_posts(service, actor=actor, query=query)
+        out.print(f"  [{found:>5,}]  .venv/bin/watchfloor --db {target} search {escape(shlex.quote(query))}")
+    out.print(f"\n  .venv/bin/watchfloor --db {target} stats")
+    out.print(f"  .venv/bin/watchfloor --db {target} export '#sandy' --format csv -o sandy.csv")
+    out.print("\nThe web console is not built yet; these commands are the interface for now.")

@@ -1,0 +1,58 @@
+"""Entry point: registers every command group and turns errors into messages, never tracebacks."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from rich.markup import escape
+
+from watchfloor.cli import demo, imports, search  # noqa: F401  (registers commands)
+from watchfloor.cli.app import app, err
+from watchfloor.domain.errors import InputError, QuerySyntaxError, WatchfloorError
+
+EXIT_INPUT = 2
+
+
+def run() -> None:
+    """Run the CLI with watchfloor's error handling (the console script)."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Abort:
+        err.print("Aborted.")
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except QuerySyntaxError as exc:
+        err.print(f"[red]Query error:[/red] {escape(exc.render())}")
+        sys.exit(EXIT_INPUT)
+    except InputError as exc:
+        err.print(f"[red]Error:[/red] {escape(str(exc))}")
+        sys.exit(EXIT_INPUT)
+    except WatchfloorError as exc:
+        err.print(f"[red]Error:[/red] {escape(str(exc))}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("Interrupted.")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as exc:  # the last line of defence: never a bare traceback for a user
+        if "--debug" in sys.argv:
+            raise
+        err.print(
+            f"[red]Unexpected error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))}\n"
+            "This is a bug in watchfloor; please report it with the command you ran "
+            "(re-run with --debug for the full traceback)."
+        )
+        sys.exit(70)
+
+
+typer_app = app  # for tests that use typer.testing.CliRunner
+
+if __name__ == "__main__":
+    run()

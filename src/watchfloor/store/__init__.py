@@ -1,0 +1,1 @@
+"""The store: the only place SQL lives, behind the ports in :mod:`watchfloor.store.ports`."""

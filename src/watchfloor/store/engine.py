@@ -1,0 +1,110 @@
+"""Open a store from a URL: a SQLite path or a postgresql:// URL; migrate it to the current schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from watchfloor.domain.errors import StoreError
+from watchfloor.store.dialects import Dialect, PostgresDialect, SqliteDialect
+from watchfloor.store.sqlstore import SqlTx
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def _sqlite_engine(path: str) -> Engine:
+    engine = create_engine(f"sqlite+pysqlite:///{path}", connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (the documented recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "busy_timeout=30000",
+            "foreign_keys=ON",
+            "temp_store=MEMORY",
+            "cache_size=-65536",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front: one writer, no lock-upgrade deadlocks.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _postgres_engine(url: str) -> Engine:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+
+class SqlStore:
+    """A migrated database (implements :class:`watchfloor.store.ports.Store`)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._dialect: Dialect
+        if is_postgres_url(url):
+            self.engine = _postgres_engine(url)
+            self._dialect = PostgresDialect()
+        else:
+            self.engine = _sqlite_engine(url)
+            self._dialect = SqliteDialect()
+        self.dialect = self._dialect.name
+        self._migrate()
+
+    def _migrate(self) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        try:
+            with self.engine.begin() as conn:
+                config.attributes["connection"] = conn
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database at {self.describe()}: {exc.orig}") from None
+
+    def describe(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return self.engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self) -> Iterator[SqlTx]:
+        """One transaction: commits when the block ends, rolls back if it raises."""
+        try:
+            with self.engine.begin() as conn:
+                yield SqlTx(conn, self._dialect)
+        except OperationalError as exc:
+            raise StoreError(f"database error on {self.describe()}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {self.describe()}: {exc}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def open_store(url: str) -> SqlStore:
+    """Open (creating and migrating if needed) the store at ``url``."""
+    if not is_postgres_url(url):
+        parent = Path(url).expanduser().resolve().parent
+        if not parent.is_dir():
+            raise StoreError(f"cannot create the database {url}: folder {parent} does not exist")
+        url = str(Path(url).expanduser())
+    return SqlStore(url)

@@ -1,0 +1,1 @@
+"""Alembic migrations for the watchfloor schema (both SQLite and PostgreSQL)."""

@@ -1,0 +1,1 @@
+"""PostgreSQL adapter: scale-out mode (psycopg 3, tsvector/GIN)."""

@@ -1,0 +1,120 @@
+"""Compile a query AST into one SQL condition over ``posts``, shared by both adapters.
+
+Structured fields become plain SQL (indexed columns and the ``post_terms`` selector table). Runs of
+text operators (words, phrases, prefixes, NEAR, AND/OR/NOT between them) are handed to the dialect's
+:class:`TextCompiler` as one full-text expression, so ``lang:en (flood OR "water rising") -#prayers``
+costs one FTS lookup plus indexed filters. Where a backend can only approximate (PostgreSQL has no
+unordered "within n"), the compiler returns a superset and the store post-filters candidates with the
+exact evaluator in :mod:`watchfloor.query.evaluate`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
+
+from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term
+from watchfloor.store.schema import post_terms, posts
+
+
+class TextCompiler(Protocol):
+    """Turns a pure-text subtree into the dialect's full-text condition on ``posts``."""
+
+    def condition(self, node: Node) -> ColumnElement[bool]: ...
+
+    def supports(self, node: Node) -> bool:
+        """Whether ``node`` (a pure-text subtree) can be expressed, exactly or as a superset."""
+        ...
+
+
+def is_text(node: Node) -> bool:
+    """True if ``node`` only involves words, phrases and NEAR (no fields, no regex)."""
+    if isinstance(node, Term | Phrase | Near):
+        return True
+    if isinstance(node, And | Or):
+        return all(is_text(child) for child in node.children)
+    if isinstance(node, Not):
+        return is_text(node.child)
+    return False
+
+
+def compile_condition(node: Node, text: TextCompiler) -> ColumnElement[bool]:
+    """Return a SQL condition selecting (a superset of) the posts ``node`` matches."""
+    if isinstance(node, MatchAll | Regex):
+        return true()  # Regex is exact only in the post-filter
+    if isinstance(node, Field):
+        return field_condition(node)
+    if is_text(node) and text.supports(node):
+        return text.condition(node)
+    if isinstance(node, Not):
+        return not_(compile_condition(node.child, text))
+    if isinstance(node, And):
+        # Text children (including negated ones, FTS5's binary NOT) go to the index as one expression
+        # when at least one of them is positive; a lone negation cannot drive a full-text lookup.
+        text_children = [c for c in node.children if is_text(c)]
+        rest = [c for c in node.children if not is_text(c)]
+        parts: list[ColumnElement[bool]] = []
+        if any(not isinstance(c, Not) for c in text_children):
+            grouped = And(tuple(text_children)) if len(text_children) > 1 else text_children[0]
+            if text.supports(grouped):
+                parts.append(text.condition(grouped))
+            else:
+                rest = text_children + rest
+        else:
+            rest = text_children + rest
+        parts.extend(compile_condition(c, text) for c in rest)
+        return and_(*parts)
+    if isinstance(node, Or):
+        return or_(*(compile_condition(c, text) for c in node.children))
+    return true()  # a text node the backend cannot express: the post-filter decides
+
+
+def _micros(value: str) -> int:
+    """ISO date or datetime text (validated by the parser) -> epoch microseconds, UTC."""
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return int(parsed.timestamp() * 1_000_000)
+
+
+def _term_exists(kind: str | tuple[str, ...], value: str) -> ColumnElement[bool]:
+    kinds = (kind,) if isinstance(kind, str) else kind
+    return exists(
+        select(post_terms.c.post_id).where(
+            post_terms.c.kind.in_(kinds), post_terms.c.value == value, post_terms.c.post_id == posts.c.id
+        )
+    )
+
+
+def field_condition(node: Field) -> ColumnElement[bool]:
+    """SQL for one structured filter; semantics match the reference evaluator."""
+    value = node.value
+    match node.name:
+        case "from":
+            key = value.removeprefix("@").casefold()
+            return or_(posts.c.author_key == key, posts.c.author_id == value)
+        case "platform":
+            return posts.c.platform == value
+        case "lang":
+            return _term_exists("lang", value.split("-")[0].casefold())
+        case "hashtag":
+            return _term_exists("hashtag", value.casefold())
+        case "mention":
+            return _term_exists("mention", value.removeprefix("@").casefold())
+        case "domain":
+            return _term_exists(("domain", "host"), value.casefold().removeprefix("www."))
+        case "url":
+            return posts.c.urls_cf.contains(value.casefold(), autoescape=True)
+        case "has":
+            column = {"media": posts.c.has_media, "links": posts.c.has_links, "geo": posts.c.has_geo}
+            return column[value].is_(True) if value in column else false()
+        case "is":
+            column = {"reply": posts.c.is_reply, "repost": posts.c.is_repost, "quote": posts.c.is_quote}
+            return column[value].is_(True) if value in column else false()
+        case "since":
+            return posts.c.created_us >= _micros(value)
+        case "until":
+            return posts.c.created_us < _micros(value)
+    return false()

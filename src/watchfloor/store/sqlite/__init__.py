@@ -1,0 +1,1 @@
+"""SQLite adapter: embedded mode (one writer, WAL, FTS5)."""

@@ -1,0 +1,362 @@
+"""The store behind the ports, on SQLAlchemy Core: one class for both SQLite and PostgreSQL.
+
+A :class:`SqlTx` is one database transaction. Posts are written in batches: keys already stored are
+skipped (idempotent re-imports), near-duplicate clusters are assigned, then posts, full-text index,
+selector terms, LSH bands and raw payloads are inserted together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, Select, func, select, tuple_, update
+
+from watchfloor.domain.post import Deletion, Location, Prepared, Quarantined
+from watchfloor.query.ast import And, Node, Not, Query
+from watchfloor.query.describe import needs_post_filter
+from watchfloor.query.evaluate import Document, matches
+from watchfloor.query.tokens import index_text
+from watchfloor.store import clusters, rows
+from watchfloor.store.dialects import Dialect
+from watchfloor.store.ports import (
+    Facet,
+    ImportRun,
+    QuarantineEntry,
+    SortOrder,
+    StoredPost,
+    StoreStats,
+    WriteResult,
+)
+from watchfloor.store.query_sql import compile_condition, is_text
+from watchfloor.store.schema import (
+    dedup_bands,
+    deletions,
+    imports,
+    post_terms,
+    posts,
+    quarantine,
+    raw_payloads,
+)
+
+_CHUNK = 500  # keys per IN (...) lookup; far below both databases' parameter limits
+_POST_COLUMNS = (posts.c.id, posts.c.doc, posts.c.cluster_id, posts.c.deleted_us)
+
+
+def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _stored(row: Row[Any]) -> StoredPost:
+    return StoredPost(
+        id=int(row.id),
+        post=rows.decode_post(row.doc),
+        cluster_id=row.cluster_id,
+        deleted_at=rows.from_micros(row.deleted_us),
+    )
+
+
+def _main_text(node: Node) -> Node | None:
+    """The full-text part of a query that relevance ranking should score, if there is one."""
+    if is_text(node) and not isinstance(node, Not):
+        return node
+    if isinstance(node, And):
+        text_children = [c for c in node.children if is_text(c)]
+        if any(not isinstance(c, Not) for c in text_children):
+            return And(tuple(text_children)) if len(text_children) > 1 else text_children[0]
+    return None
+
+
+class SqlTx:
+    """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
+
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    # -- imports and quarantine ------------------------------------------------------------------
+
+    def start_import(self, *, source: str, format: str, at: datetime) -> int:
+        values = {"source": source, "format": format, "started_us": rows.to_micros(at)}
+        counts = dict.fromkeys(("records", "inserted", "duplicates", "deletions", "skipped", "quarantined"), 0)
+        result = self.conn.execute(imports.insert().values(**values, **counts).returning(imports.c.id))
+        return int(result.scalar_one())
+
+    def finish_import(self, run: ImportRun, *, at: datetime) -> None:
+        self.conn.execute(
+            update(imports)
+            .where(imports.c.id == run.id)
+            .values(
+                finished_us=rows.to_micros(at),
+                records=run.records,
+                inserted=run.inserted,
+                duplicates=run.duplicates,
+                deletions=run.deletions,
+                skipped=run.skipped,
+                quarantined=run.quarantined,
+            )
+        )
+
+    def write_quarantine(self, entries: Sequence[Quarantined], *, import_id: int | None, at: datetime) -> int:
+        if not entries:
+            return 0
+        at_us = rows.to_micros(at)
+        self.dialect.insert_ignore(
+            self.conn,
+            quarantine,
+            [
+                {
+                    "import_id": import_id,
+                    "format": e.format,
+                    "source": e.location.source,
+                    "line": e.location.line,
+                    "item_index": e.location.index,
+                    "field": e.field,
+                    "reason": e.reason,
+                    "payload": e.raw,
+                    "quarantined_us": at_us,
+                    "entry_key": rows.quarantine_key(e),
+                }
+                for e in entries
+            ],
+        )
+        return len(entries)
+
+    def list_quarantine(self, *, limit: int, import_id: int | None = None) -> list[QuarantineEntry]:
+        stmt = select(quarantine).order_by(quarantine.c.id.desc()).limit(limit)
+        if import_id is not None:
+            stmt = stmt.where(quarantine.c.import_id == import_id)
+        return [
+            QuarantineEntry(
+                id=int(r.id),
+                import_id=r.import_id,
+                format=r.format,
+                location=Location(source=r.source, line=r.line, index=r.item_index),
+                reason=r.reason,
+                field=r.field,
+                raw=bytes(r.payload),
+                quarantined_at=rows.from_micros(r.quarantined_us),  # type: ignore[arg-type]
+            )
+            for r in self.conn.execute(stmt)
+        ]
+
+    def list_imports(self, *, limit: int) -> list[ImportRun]:
+        stmt = select(imports).order_by(imports.c.id.desc()).limit(limit)
+        return [
+            ImportRun(
+                id=int(r.id),
+                source=r.source,
+                format=r.format,
+                started_at=rows.from_micros(r.started_us),  # type: ignore[arg-type]
+                finished_at=rows.from_micros(r.finished_us),
+                records=r.records,
+                inserted=r.inserted,
+                duplicates=r.duplicates,
+                deletions=r.deletions,
+                skipped=r.skipped,
+                quarantined=r.quarantined,
+            )
+            for r in self.conn.execute(stmt)
+        ]
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def _existing_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        found: set[tuple[str, str]] = set()
+        native_ids = sorted({native for _, native in keys})
+        for chunk in _chunks(native_ids):
+            stmt = select(posts.c.platform, posts.c.native_id).where(posts.c.native_id.in_(chunk))
+            found.update((r.platform, r.native_id) for r in self.conn.execute(stmt))
+        return found
+
+    def _lookup_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:
+        found: dict[bytes, int] = {}
+        for chunk in _chunks(sorted(hashes)):
+            stmt = select(posts.c.content_hash, posts.c.cluster_id).where(posts.c.content_hash.in_(chunk))
+            found.update((bytes(r.content_hash), int(r.cluster_id)) for r in self.conn.execute(stmt))
+        return found
+
+    def _lookup_bands(self, keys: Iterable[int]) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for chunk in _chunks(sorted(keys)):
+            stmt = select(dedup_bands.c.band_key, dedup_bands.c.cluster_id).where(
+                dedup_bands.c.band_key.in_(chunk)
+            )
+            found.update((int(r.band_key), int(r.cluster_id)) for r in self.conn.execute(stmt))
+        return found
+
+    def write_posts(self, prepared: Sequence[Prepared], *, import_id: int | None) -> WriteResult:
+        """Store the posts not stored yet; a post already stored (same platform and id) is a duplicate."""
+        unique: dict[tuple[str, str], Prepared] = {}
+        for item in prepared:
+            unique.setdefault(item.post.key, item)
+        existing = self._existing_keys(list(unique))
+        new = [item for key, item in unique.items() if key not in existing]
+        cluster_ids, new_bands = clusters.assign_clusters(
+            new, lookup_hashes=self._lookup_hashes, lookup_bands=self._lookup_bands
+        )
+        post_rows = [
+            rows.post_row(item, import_id=import_id, cluster_id=cluster)
+            for item, cluster in zip(new, cluster_ids, strict=True)
+        ]
+        texts = [index_text(item.post.searchable_text()) for item in new]
+        inserted = self.dialect.insert_posts(self.conn, post_rows, texts)
+        term_rows = [
+            {"kind": kind, "value": value, "post_id": post_id}
+            for position, post_id in inserted
+            for kind, value in rows.post_terms(new[position].post)
+        ]
+        self.dialect.insert_ignore(self.conn, post_terms, term_rows)
+        self.dialect.insert_ignore(
+            self.conn, dedup_bands, [{"band_key": k, "cluster_id": c} for k, c in new_bands.items()]
+        )
+        raws = {
+            rows.raw_digest(new[p].raw): (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw
+        }
+        self.dialect.insert_ignore(
+            self.conn,
+            raw_payloads,
+            [{"digest": d, "format": f, "payload": payload} for d, (f, payload) in raws.items()],
+        )
+        return WriteResult(
+            inserted=len(inserted),
+            duplicates=len(prepared) - len(inserted),
+            inserted_ids=[post_id for _, post_id in inserted],
+        )
+
+    def write_deletions(self, items: Sequence[Deletion], *, seen_at: datetime) -> int:
+        """Record platform deletions and mark matching stored posts deleted (retention removes them)."""
+        if not items:
+            return 0
+        seen_us = rows.to_micros(seen_at)
+        self.dialect.insert_ignore(
+            self.conn,
+            deletions,
+            [
+                {
+                    "platform": d.platform,
+                    "native_id": d.native_id,
+                    "deleted_us": rows.to_micros(d.deleted_at) if d.deleted_at else None,
+                    "seen_us": seen_us,
+                }
+                for d in items
+            ],
+        )
+        for chunk in _chunks([(d.platform, d.native_id) for d in items]):
+            self.conn.execute(
+                update(posts)
+                .where(tuple_(posts.c.platform, posts.c.native_id).in_(chunk), posts.c.deleted_us.is_(None))
+                .values(deleted_us=seen_us)
+            )
+        return len(items)
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def _select(self, query: Query, sort: SortOrder) -> Select[Any]:
+        condition = compile_condition(query.root, self.dialect)
+        stmt = select(*_POST_COLUMNS).where(condition, posts.c.deleted_us.is_(None))
+        text_node = _main_text(query.root) if sort == "relevance" else None
+        if text_node is not None and self.dialect.supports(text_node):
+            return self.dialect.order_by_relevance(stmt, text_node)
+        if sort == "oldest":
+            return stmt.order_by(posts.c.created_us, posts.c.id)
+        return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
+
+    def search(self, query: Query, *, limit: int, sort: SortOrder = "newest", offset: int = 0) -> list[StoredPost]:
+        if not needs_post_filter(query.root):
+            stmt = self._select(query, sort).limit(limit).offset(offset)
+            return [_stored(r) for r in self.conn.execute(stmt)]
+        found: list[StoredPost] = []
+        for item in self.iter_search(query, sort=sort):
+            if offset:
+                offset -= 1
+                continue
+            found.append(item)
+            if len(found) >= limit:
+                break
+        return found
+
+    def iter_search(self, query: Query, *, sort: SortOrder = "newest") -> Iterator[StoredPost]:
+        """Every match, streamed in pages (exports); exact even where SQL only approximates."""
+        post_filter = needs_post_filter(query.root)
+        stmt = self._select(query, sort)
+        page = 0
+        while True:
+            batch = [_stored(r) for r in self.conn.execute(stmt.limit(_CHUNK).offset(page * _CHUNK))]
+            for item in batch:
+                if not post_filter or matches(query.root, Document.from_post(item.post)):
+                    yield item
+            if len(batch) < _CHUNK:
+                return
+            page += 1
+
+    def count(self, query: Query) -> int:
+        if needs_post_filter(query.root):
+            return sum(1 for _ in self.iter_search(query))
+        condition = compile_condition(query.root, self.dialect)
+        stmt = select(func.count()).select_from(posts).where(condition, posts.c.deleted_us.is_(None))
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def get_posts(self, ids: Sequence[int]) -> list[StoredPost]:
+        found: dict[int, StoredPost] = {}
+        for chunk in _chunks(list(ids)):
+            for r in self.conn.execute(select(*_POST_COLUMNS).where(posts.c.id.in_(chunk))):
+                found[int(r.id)] = _stored(r)
+        return [found[i] for i in ids if i in found]
+
+    def get_raw(self, post_id: int) -> tuple[str, bytes] | None:
+        stmt = (
+            select(raw_payloads.c.format, raw_payloads.c.payload)
+            .join(posts, posts.c.raw_digest == raw_payloads.c.digest)
+            .where(posts.c.id == post_id)
+        )
+        row = self.conn.execute(stmt).first()
+        return None if row is None else (row.format, bytes(row.payload))
+
+    def _facet(self, kind: str, top: int) -> list[Facet]:
+        live = select(posts.c.id).where(posts.c.deleted_us.is_(None))
+        stmt = (
+            select(post_terms.c.value, func.count().label("n"))
+            .where(post_terms.c.kind == kind, post_terms.c.post_id.in_(live))
+            .group_by(post_terms.c.value)
+            .order_by(func.count().desc(), post_terms.c.value)
+            .limit(top)
+        )
+        return [Facet(r.value, int(r.n)) for r in self.conn.execute(stmt)]
+
+    def stats(self, *, top: int = 10) -> StoreStats:
+        live = posts.c.deleted_us.is_(None)
+        total, earliest, latest = self.conn.execute(
+            select(func.count(), func.min(posts.c.created_us), func.max(posts.c.created_us)).where(live)
+        ).one()
+        deleted = self.conn.execute(select(func.count()).where(posts.c.deleted_us.is_not(None))).scalar_one()
+        dup_clusters = self.conn.execute(
+            select(func.count()).select_from(
+                select(posts.c.cluster_id)
+                .where(live, posts.c.cluster_id.is_not(None))
+                .group_by(posts.c.cluster_id)
+                .having(func.count() > 1)
+                .subquery()
+            )
+        ).scalar_one()
+        platforms = self.conn.execute(
+            select(posts.c.platform, func.count().label("n"))
+            .where(live)
+            .group_by(posts.c.platform)
+            .order_by(func.count().desc())
+        )
+        return StoreStats(
+            posts=int(total),
+            deleted=int(deleted),
+            clusters_with_duplicates=int(dup_clusters),
+            quarantined=int(self.conn.execute(select(func.count()).select_from(quarantine)).scalar_one()),
+            imports=int(self.conn.execute(select(func.count()).select_from(imports)).scalar_one()),
+            earliest=rows.from_micros(earliest),
+            latest=rows.from_micros(latest),
+            platforms=[Facet(r.platform, int(r.n)) for r in platforms],
+            languages=self._facet("lang", top),
+            top_hashtags=self._facet("hashtag", top),
+            top_domains=self._facet("domain", top),
+        )

@@ -1,0 +1,202 @@
+"""The store contract: the same behaviour from SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import inspect
+
+from tests.store.helpers import make_post, prepared, q
+from watchfloor.domain.errors import StoreError
+from watchfloor.domain.post import Prepared, Deletion, Geotag, Location, MediaRef, Metrics, Quarantined
+from watchfloor.query.ast import And, Field, MatchAll, Near, Not, Or, Phrase, Term
+from watchfloor.store.engine import SqlStore
+
+NOW = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def _seed(store: SqlStore) -> list[Prepared]:
+    posts = [
+        make_post("1", "The water is rising fast near the river", day=1, langs=("en",), hashtags=("Flood",)),
+        make_post("2", "Stranded on the roof, the flood water keeps coming", day=2, langs=("en",),
+                  author_handle="Rescuer", mentions=("CityHall",), reply_to="1"),
+        make_post("3", "Inundación en Calgary, el agua sube", day=3, langs=("es",), hashtags=("Alberta",)),
+        make_post("4", "Photos of the flood damage", day=4, langs=("en",), media=(MediaRef(kind="image"),),
+                  urls=("https://news.bbc.co.uk/story?id=7",), domains=("bbc.co.uk",), platform="bluesky"),
+        make_post("5", "Praying for everyone #prayers", day=5, langs=("en",), hashtags=("prayers",),
+                  geo=Geotag(latitude=51.0, longitude=-114.0), repost_of="9"),
+    ]
+    items = [prepared(p) for p in posts]
+    with store.transaction() as tx:
+        result = tx.write_posts(items, import_id=None)
+    assert result.inserted == 5
+    return items
+
+
+def _ids(store: SqlStore, root: object, **kw: object) -> list[str]:
+    with store.transaction() as tx:
+        return [s.post.native_id for s in tx.search(q(root), limit=50, **kw)]  # type: ignore[arg-type]
+
+
+def test_a_post_reads_back_exactly_as_written(store: SqlStore) -> None:
+    post = make_post(
+        "42", "hello world", author_handle="someone", author_name="Some One", langs=("en",),
+        metrics=Metrics(likes=3, views=None), media=(MediaRef(kind="video", url="https://v.example/1"),),
+    )
+    with store.transaction() as tx:
+        result = tx.write_posts([prepared(post, raw=b'{"id": 42}')], import_id=None)
+        [stored] = tx.get_posts(result.inserted_ids)
+        raw = tx.get_raw(stored.id)
+    assert stored.post == post
+    assert raw == ("test", b'{"id": 42}')
+
+
+def test_writing_the_same_posts_twice_changes_nothing(store: SqlStore) -> None:
+    again = _seed(store)
+    with store.transaction() as tx:
+        result = tx.write_posts(again + again, import_id=None)
+        stats = tx.stats()
+    assert (result.inserted, result.duplicates) == (0, 10)
+    assert stats.posts == 5
+
+
+def test_same_native_id_on_two_platforms_is_two_posts(store: SqlStore) -> None:
+    with store.transaction() as tx:
+        result = tx.write_posts(
+            [prepared(make_post("7", "a")), prepared(make_post("7", "b", platform="reddit"))], import_id=None
+        )
+    assert result.inserted == 2
+
+
+@pytest.mark.parametrize(
+    ("root", "expected"),
+    [
+        (Term("water"), ["2", "1"]),
+        (Term("flo", prefix=True), ["4", "2"]),
+        (Phrase(("water", "is", "rising")), ["1"]),
+        (And((Term("flood"), Term("roof"))), ["2"]),
+        (Or((Term("roof"), Term("calgary"))), ["3", "2"]),
+        (And((Term("flood"), Not(Term("roof")))), ["4"]),
+        (Near(Term("stranded"), Term("flood"), 5), ["2"]),  # four words between: NEAR/5 allows four
+        (Near(Term("stranded"), Term("flood"), 4), []),
+        (Near(Or((Term("photos"), Term("nothing"))), Term("damage"), 4), ["4"]),
+        (Field("lang", "es"), ["3"]),
+        (Field("hashtag", "flood"), ["1"]),
+        (Field("mention", "cityhall"), ["2"]),
+        (Field("from", "@rescuer"), ["2"]),
+        (Field("platform", "bluesky"), ["4"]),
+        (Field("domain", "bbc.co.uk"), ["4"]),
+        (Field("domain", "news.bbc.co.uk"), ["4"]),
+        (Field("url", "story?id=7"), ["4"]),
+        (Field("has", "media"), ["4"]),
+        (Field("has", "links"), ["4"]),
+        (Field("has", "geo"), ["5"]),
+        (Field("is", "reply"), ["2"]),
+        (Field("is", "repost"), ["5"]),
+        (Field("since", "2013-06-04"), ["5", "4"]),
+        (Field("until", "2013-06-02"), ["1"]),
+        (And((Field("lang", "en"), Or((Term("flood"), Phrase(("water", "rising")))), Not(Field("hashtag", "prayers")))),
+         ["4", "2"]),
+        (And((Field("lang", "en"), Not(Term("flood")))), ["5", "1"]),
+        (MatchAll(), ["5", "4", "3", "2", "1"]),
+    ],
+)
+def test_search_finds_exactly_the_matching_posts_newest_first(store: SqlStore, root: object, expected: list[str]) -> None:
+    _seed(store)
+    assert _ids(store, root) == expected
+
+
+def test_ordered_near_is_exact_after_post_filtering(store: SqlStore) -> None:
+    _seed(store)
+    assert _ids(store, Near(Term("flood"), Term("stranded"), 5, ordered=True)) == []
+    assert _ids(store, Near(Term("stranded"), Term("flood"), 5, ordered=True)) == ["2"]
+
+
+def test_sorting_paging_and_counting(store: SqlStore) -> None:
+    _seed(store)
+    assert _ids(store, MatchAll(), sort="oldest") == ["1", "2", "3", "4", "5"]
+    assert _ids(store, MatchAll(), sort="newest", offset=3) == ["2", "1"]
+    assert set(_ids(store, Term("flood"), sort="relevance")) == {"2", "4"}
+    with store.transaction() as tx:
+        assert tx.count(q(Term("flood"))) == 2
+        assert tx.count(q(Near(Term("stranded"), Term("flood"), 5, ordered=True))) == 1
+        assert [p.post.native_id for p in tx.iter_search(q(MatchAll()), sort="oldest")] == ["1", "2", "3", "4", "5"]
+
+
+def test_platform_deletions_hide_posts_and_are_counted(store: SqlStore) -> None:
+    _seed(store)
+    with store.transaction() as tx:
+        tx.write_deletions([Deletion(platform="twitter", native_id="2")], seen_at=NOW)
+        tx.write_deletions([Deletion(platform="twitter", native_id="2")], seen_at=NOW)
+        stats = tx.stats()
+    assert _ids(store, Term("water")) == ["1"]
+    assert (stats.posts, stats.deleted) == (4, 1)
+
+
+def test_quarantine_is_listed_with_location_and_recorded_once(store: SqlStore) -> None:
+    entry = Quarantined(raw=b"{bad", format="twarc2", location=Location(source="/x/t.jsonl", line=7),
+                        reason="not JSON", field=None)
+    with store.transaction() as tx:
+        run = tx.start_import(source="/x/t.jsonl", format="twarc2", at=NOW)
+        tx.write_quarantine([entry], import_id=run, at=NOW)
+        tx.write_quarantine([entry], import_id=run, at=NOW)
+        [listed] = tx.list_quarantine(limit=10)
+    assert listed.location == Location(source="/x/t.jsonl", line=7)
+    assert (listed.reason, listed.raw, listed.import_id) == ("not JSON", b"{bad", run)
+
+
+def test_exact_and_near_duplicates_share_a_cluster(store: SqlStore) -> None:
+    first = prepared(make_post("1", "Evacuate now, the dam broke upstream"), band_keys=(11, 12))
+    exact = prepared(make_post("2", "EVACUATE NOW!! The dam broke upstream"), band_keys=(11, 12))
+    near = prepared(make_post("3", "evacuate now the dam broke upstream please"), band_keys=(99, 12))
+    other = prepared(make_post("4", "Nice weather today"), band_keys=(50, 51))
+    with store.transaction() as tx:
+        tx.write_posts([first], import_id=None)
+    with store.transaction() as tx:
+        tx.write_posts([exact, near, other], import_id=None)
+        stored = {s.post.native_id: s.cluster_id for s in tx.iter_search(q(MatchAll()))}
+        stats = tx.stats()
+    assert stored["1"] == stored["2"] == stored["3"] != stored["4"]
+    assert stats.clusters_with_duplicates == 1
+
+
+def test_stats_report_facets(store: SqlStore) -> None:
+    _seed(store)
+    with store.transaction() as tx:
+        stats = tx.stats(top=3)
+    assert stats.posts == 5
+    assert stats.earliest == datetime(2013, 6, 1, tzinfo=UTC)
+    assert [(f.value, f.count) for f in stats.languages] == [("en", 4), ("es", 1)]
+    assert [f.value for f in stats.top_domains] == ["bbc.co.uk"]
+    assert {f.value: f.count for f in stats.platforms} == {"twitter": 4, "bluesky": 1}
+
+
+def test_a_failed_transaction_writes_nothing(store: SqlStore) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.write_posts([prepared(make_post("1", "a"))], import_id=None)
+        raise RuntimeError("boom")
+    with store.transaction() as tx:
+        assert tx.stats().posts == 0
+
+
+def test_migrations_create_exactly_the_declared_schema(store: SqlStore) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from watchfloor.store.schema import metadata
+
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+        tables = set(inspect(conn).get_table_names())
+    # The full-text index is dialect-specific and deliberately outside the shared metadata.
+    diff = [d for d in diff if "posts_fts" not in str(d) and "search_tsv" not in str(d)]
+    assert diff == []
+    assert {"posts", "post_terms", "raw_payloads", "quarantine", "imports", "deletions"} <= tables
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: object) -> None:
+    from watchfloor.store.engine import open_store
+
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store("/nonexistent-folder/x.db")
