@@ -30,9 +30,14 @@ def _watchfloor(path: Path, db: Path) -> dict[str, Any]:
     report = import_file(ctx, actor=Actor.system("bench"), path=path, format_name="twitter-v1")
     elapsed = time.perf_counter() - start
     ctx.store.close()
-    return {"posts": report.run.inserted, "records": report.run.records, "seconds": elapsed,
-            "posts_per_s": report.run.inserted / elapsed, "peak_rss_mb": peak_rss_mb(),
-            "db_mb": db.stat().st_size / 2**20}
+    return {
+        "posts": report.run.inserted,
+        "records": report.run.records,
+        "seconds": elapsed,
+        "posts_per_s": report.run.inserted / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+        "db_mb": db.stat().st_size / 2**20,
+    }
 
 
 def _split(path: Path, db: Path) -> dict[str, Any]:
@@ -60,7 +65,10 @@ def _split(path: Path, db: Path) -> dict[str, Any]:
         if not batch:
             break
         prepared = prepare_batch([e.post for e in batch if e.post is not None], now=now)
-        prepared = [msgspec.structs.replace(p, raw=e.raw, raw_format=e.format) for p, e in zip(prepared, batch, strict=True)]
+        prepared = [
+            msgspec.structs.replace(p, raw=e.raw, raw_format=e.format)
+            for p, e in zip(prepared, batch, strict=True)
+        ]
         t2 = time.perf_counter()
         with store.transaction() as tx:
             tx.write_posts(prepared, import_id=None)
@@ -85,8 +93,13 @@ def _peer(path: Path, db: Path) -> dict[str, Any]:
     database["tweets"].enable_fts(["full_text"], create_triggers=False)
     elapsed = time.perf_counter() - start
     count = database["tweets"].count
-    return {"posts": count, "seconds": elapsed, "posts_per_s": count / elapsed, "peak_rss_mb": peak_rss_mb(),
-            "db_mb": db.stat().st_size / 2**20}
+    return {
+        "posts": count,
+        "seconds": elapsed,
+        "posts_per_s": count / elapsed,
+        "peak_rss_mb": peak_rss_mb(),
+        "db_mb": db.stat().st_size / 2**20,
+    }
 
 
 def run(limit: int = 400_000) -> dict[str, Any]:

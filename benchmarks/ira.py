@@ -18,8 +18,18 @@ import orjson
 from benchmarks.common import CACHE, SHARED_DATA
 
 LANGS = {
-    "English": "en", "Russian": "ru", "German": "de", "Ukrainian": "uk", "Italian": "it", "Spanish": "es",
-    "French": "fr", "Arabic": "ar", "Dutch": "nl", "Portuguese": "pt", "Serbian": "sr", "Farsi (Persian)": "fa",
+    "English": "en",
+    "Russian": "ru",
+    "German": "de",
+    "Ukrainian": "uk",
+    "Italian": "it",
+    "Spanish": "es",
+    "French": "fr",
+    "Arabic": "ar",
+    "Dutch": "nl",
+    "Portuguese": "pt",
+    "Serbian": "sr",
+    "Farsi (Persian)": "fa",
 }
 _V1_TIME = "%a %b %d %H:%M:%S +0000 %Y"
 
@@ -66,8 +76,12 @@ def ira_jsonl(limit: int = 400_000) -> tuple[Path, str]:
         from benchmarks.corpus import generate_posts
 
         for index, post in enumerate(generate_posts(limit)):
-            row = {"author_id": post.author_handle or "someone", "content": post.text or "",
-                   "publish_date": post.created_at.strftime("%Y-%m-%d %H:%M:%S"), "language": ""}
+            row = {
+                "author_id": post.author_handle or "someone",
+                "content": post.text or "",
+                "publish_date": post.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "language": "",
+            }
             buffer.write(orjson.dumps(_status(index, row)) + b"\n")
     path.write_bytes(buffer.getvalue())
     return path, origin

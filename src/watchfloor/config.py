@@ -26,7 +26,7 @@ class Settings(BaseSettings):
         default=5000,
         ge=1,
         le=100_000,
-        description="Posts written per transaction during imports; larger is faster, smaller shows progress sooner.",
+        description="Posts per transaction during imports: larger is faster, smaller shows progress sooner.",
     )
     demo_dir: str | None = Field(
         default=None,

@@ -10,4 +10,6 @@ from watchfloor.store.engine import open_store
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceContext:
     """Open the configured store (migrating it) and return the context services run in."""
-    return ServiceContext(store=open_store(settings.database_url), clock=clock or SystemClock(), settings=settings)
+    return ServiceContext(
+        store=open_store(settings.database_url), clock=clock or SystemClock(), settings=settings
+    )

@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from tests.store.helpers import make_post, prepared, q
 from watchfloor.domain.errors import StoreError
-from watchfloor.domain.post import Prepared, Deletion, Geotag, Location, MediaRef, Metrics, Quarantined
+from watchfloor.domain.post import Deletion, Geotag, Location, MediaRef, Metrics, Prepared, Quarantined
 from watchfloor.query.ast import And, Field, MatchAll, Near, Not, Or, Phrase, Term
 from watchfloor.store.engine import SqlStore
 
@@ -19,13 +19,35 @@ NOW = datetime(2026, 11, 30, tzinfo=UTC)
 def _seed(store: SqlStore) -> list[Prepared]:
     posts = [
         make_post("1", "The water is rising fast near the river", day=1, langs=("en",), hashtags=("Flood",)),
-        make_post("2", "Stranded on the roof, the flood water keeps coming", day=2, langs=("en",),
-                  author_handle="Rescuer", mentions=("CityHall",), reply_to="1"),
+        make_post(
+            "2",
+            "Stranded on the roof, the flood water keeps coming",
+            day=2,
+            langs=("en",),
+            author_handle="Rescuer",
+            mentions=("CityHall",),
+            reply_to="1",
+        ),
         make_post("3", "Inundación en Calgary, el agua sube", day=3, langs=("es",), hashtags=("Alberta",)),
-        make_post("4", "Photos of the flood damage", day=4, langs=("en",), media=(MediaRef(kind="image"),),
-                  urls=("https://news.bbc.co.uk/story?id=7",), domains=("bbc.co.uk",), platform="bluesky"),
-        make_post("5", "Praying for everyone #prayers", day=5, langs=("en",), hashtags=("prayers",),
-                  geo=Geotag(latitude=51.0, longitude=-114.0), repost_of="9"),
+        make_post(
+            "4",
+            "Photos of the flood damage",
+            day=4,
+            langs=("en",),
+            media=(MediaRef(kind="image"),),
+            urls=("https://news.bbc.co.uk/story?id=7",),
+            domains=("bbc.co.uk",),
+            platform="bluesky",
+        ),
+        make_post(
+            "5",
+            "Praying for everyone #prayers",
+            day=5,
+            langs=("en",),
+            hashtags=("prayers",),
+            geo=Geotag(latitude=51.0, longitude=-114.0),
+            repost_of="9",
+        ),
     ]
     items = [prepared(p) for p in posts]
     with store.transaction() as tx:
@@ -41,8 +63,13 @@ def _ids(store: SqlStore, root: object, **kw: object) -> list[str]:
 
 def test_a_post_reads_back_exactly_as_written(store: SqlStore) -> None:
     post = make_post(
-        "42", "hello world", author_handle="someone", author_name="Some One", langs=("en",),
-        metrics=Metrics(likes=3, views=None), media=(MediaRef(kind="video", url="https://v.example/1"),),
+        "42",
+        "hello world",
+        author_handle="someone",
+        author_name="Some One",
+        langs=("en",),
+        metrics=Metrics(likes=3, views=None),
+        media=(MediaRef(kind="video", url="https://v.example/1"),),
     )
     with store.transaction() as tx:
         result = tx.write_posts([prepared(post, raw=b'{"id": 42}')], import_id=None)
@@ -96,13 +123,23 @@ def test_same_native_id_on_two_platforms_is_two_posts(store: SqlStore) -> None:
         (Field("is", "repost"), ["5"]),
         (Field("since", "2013-06-04"), ["5", "4"]),
         (Field("until", "2013-06-02"), ["1"]),
-        (And((Field("lang", "en"), Or((Term("flood"), Phrase(("water", "rising")))), Not(Field("hashtag", "prayers")))),
-         ["4", "2"]),
+        (
+            And(
+                (
+                    Field("lang", "en"),
+                    Or((Term("flood"), Phrase(("water", "rising")))),
+                    Not(Field("hashtag", "prayers")),
+                )
+            ),
+            ["4", "2"],
+        ),
         (And((Field("lang", "en"), Not(Term("flood")))), ["5", "1"]),
         (MatchAll(), ["5", "4", "3", "2", "1"]),
     ],
 )
-def test_search_finds_exactly_the_matching_posts_newest_first(store: SqlStore, root: object, expected: list[str]) -> None:
+def test_search_finds_exactly_the_matching_posts_newest_first(
+    store: SqlStore, root: object, expected: list[str]
+) -> None:
     _seed(store)
     assert _ids(store, root) == expected
 
@@ -121,7 +158,13 @@ def test_sorting_paging_and_counting(store: SqlStore) -> None:
     with store.transaction() as tx:
         assert tx.count(q(Term("flood"))) == 2
         assert tx.count(q(Near(Term("stranded"), Term("flood"), 5, ordered=True))) == 1
-        assert [p.post.native_id for p in tx.iter_search(q(MatchAll()), sort="oldest")] == ["1", "2", "3", "4", "5"]
+        assert [p.post.native_id for p in tx.iter_search(q(MatchAll()), sort="oldest")] == [
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+        ]
 
 
 def test_platform_deletions_hide_posts_and_are_counted(store: SqlStore) -> None:
@@ -135,8 +178,13 @@ def test_platform_deletions_hide_posts_and_are_counted(store: SqlStore) -> None:
 
 
 def test_quarantine_is_listed_with_location_and_recorded_once(store: SqlStore) -> None:
-    entry = Quarantined(raw=b"{bad", format="twarc2", location=Location(source="/x/t.jsonl", line=7),
-                        reason="not JSON", field=None)
+    entry = Quarantined(
+        raw=b"{bad",
+        format="twarc2",
+        location=Location(source="/x/t.jsonl", line=7),
+        reason="not JSON",
+        field=None,
+    )
     with store.transaction() as tx:
         run = tx.start_import(source="/x/t.jsonl", format="twarc2", at=NOW)
         tx.write_quarantine([entry], import_id=run, at=NOW)
@@ -173,9 +221,13 @@ def test_stats_report_facets(store: SqlStore) -> None:
 
 
 def test_a_failed_transaction_writes_nothing(store: SqlStore) -> None:
-    with pytest.raises(RuntimeError), store.transaction() as tx:
-        tx.write_posts([prepared(make_post("1", "a"))], import_id=None)
-        raise RuntimeError("boom")
+    def write_then_fail() -> None:
+        with store.transaction() as tx:
+            tx.write_posts([prepared(make_post("1", "a"))], import_id=None)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
     with store.transaction() as tx:
         assert tx.stats().posts == 0
 
@@ -200,3 +252,14 @@ def test_unreachable_database_is_a_clear_error(tmp_path: object) -> None:
 
     with pytest.raises(StoreError, match="does not exist"):
         open_store("/nonexistent-folder/x.db")
+
+
+def test_schema_head_constant_matches_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from watchfloor.store import engine
+
+    config = Config()
+    config.set_main_option("script_location", str(engine._MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == engine.SCHEMA_HEAD

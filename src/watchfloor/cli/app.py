@@ -27,8 +27,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 @dataclass
@@ -61,7 +61,7 @@ def main(
         str | None,
         typer.Option(
             "--db",
-            help="SQLite file path or postgresql:// URL (default: $WATCHFLOOR_DATABASE_URL or watchfloor.db).",
+            help="SQLite file or postgresql:// URL (default: $WATCHFLOOR_DATABASE_URL, else watchfloor.db).",
             show_default=False,
         ),
     ] = None,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -23,9 +25,20 @@ EXAMPLE_QUERIES = (
     'lang:en (flood OR "water rising") -#prayers since:2012-10-29',
     '("trapped" OR "stranded") NEAR/5 flood*',
     "#sandy has:links",
-    "earthquake platform:twitter lang:es",
+    "terremoto lang:es",
     "platform:bluesky has:links",
 )
+
+
+def _command_name() -> str:
+    """How the user can run watchfloor again from where they are (the venv's script if not on PATH)."""
+    script = Path(sys.argv[0])
+    if shutil.which("watchfloor") == str(script.resolve()) or not script.exists():
+        return "watchfloor"
+    try:
+        return str(script.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(script.resolve())
 
 
 def _demo_files() -> list[tuple[Path, str, MapOptions]]:
@@ -46,7 +59,10 @@ def demo_command(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Option(help="Where to keep the demo database.")] = Path("demo-data"),
 ) -> None:
-    """Load the bundled real sample data (CrisisLex crisis tweets, Bluesky posts) and show what to try."""
+    """Load the bundled real sample data (CrisisLex crisis tweets, Bluesky posts) and show what to try.
+
+    Example: watchfloor demo --folder demo-data
+    """
     state = state_of(ctx)
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "watchfloor.db"
@@ -61,11 +77,12 @@ def demo_command(
             f"{run.quarantined:,} quarantined"
         )
     target = shlex.quote(str(db))
+    command = _command_name()
     out.print(f"\n[bold]The demo database is ready:[/bold] {escape(str(db))}\n")
     out.print("Try these (the number is how many posts each finds now):\n")
     for query in EXAMPLE_QUERIES:
         found = count_posts(service, actor=actor, query=query)
-        out.print(f"  [{found:>5,}]  .venv/bin/watchfloor --db {target} search {escape(shlex.quote(query))}")
-    out.print(f"\n  .venv/bin/watchfloor --db {target} stats")
-    out.print(f"  .venv/bin/watchfloor --db {target} export '#sandy' --format csv -o sandy.csv")
+        out.print(f"  [{found:>5,}]  {command} --db {target} search {escape(shlex.quote(query))}")
+    out.print(f"\n  {command} --db {target} stats")
+    out.print(f"  {command} --db {target} export '#sandy' --format csv -o sandy.csv")
     out.print("\nThe web console is not built yet; these commands are the interface for now.")

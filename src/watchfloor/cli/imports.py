@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from watchfloor.cli.app import app, err, out, state_of
@@ -64,11 +64,15 @@ def _print_report(report: ImportReport) -> None:
 @app.command("import")
 def import_command(
     ctx: typer.Context,
-    files: Annotated[list[Path], typer.Argument(help="Files to import (.json, .jsonl, .ndjson, .csv; .gz/.zst ok).")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Files to import (.json, .jsonl, .ndjson, .csv; .gz/.zst ok).")
+    ],
     format_name: Annotated[
         str | None, typer.Option("--format", help="Skip auto-detection (see `watchfloor formats`).")
     ] = None,
-    platform: Annotated[str | None, typer.Option(help="Platform for generic CSV files (e.g. twitter).")] = None,
+    platform: Annotated[
+        str | None, typer.Option(help="Platform for generic CSV files (e.g. twitter).")
+    ] = None,
     column: Annotated[
         list[str] | None, typer.Option("--map", help="Generic CSV column: FIELD=COLUMN (repeatable).")
     ] = None,
@@ -83,7 +87,8 @@ def import_command(
 
       watchfloor import tweets.jsonl reddit-comments.ndjson.zst result.json
 
-      watchfloor import crisis.csv --format csv --platform twitter --map native_id='Tweet ID' --map text='Tweet Text'
+      watchfloor import crisis.csv --format csv --platform twitter
+      --map native_id='Tweet ID' --map text='Tweet Text'
     """
     state = state_of(ctx)
     map_platform, columns = parse_column_map(column or [], map_file)
@@ -104,14 +109,19 @@ def import_command(
         ) as bar:
             task = bar.add_task(f"Importing {path.name}", total=None, status="")
 
-            def show(run: ImportRun, task: int = task, bar: Progress = bar) -> None:
+            def show(run: ImportRun, task: TaskID = task, bar: Progress = bar) -> None:
                 elapsed = bar.tasks[0].elapsed or 0.0
                 rate = run.records / elapsed if elapsed > 0 else 0.0
                 status = f"{run.records:,} records, {rate:,.0f}/s, {run.quarantined:,} quarantined"
                 bar.update(task, status=status)
 
             report = import_file(
-                service, actor=Actor.system("cli"), path=path, format_name=format_name, options=options, progress=show
+                service,
+                actor=Actor.system("cli"),
+                path=path,
+                format_name=format_name,
+                options=options,
+                progress=show,
             )
         _print_report(report)
         quarantined += report.run.quarantined

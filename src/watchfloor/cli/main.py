@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 import click
-import typer
 from rich.markup import escape
 
 from watchfloor.cli import demo, imports, search  # noqa: F401  (registers commands)
@@ -18,7 +17,9 @@ EXIT_INPUT = 2
 def run() -> None:
     """Run the CLI with watchfloor's error handling (the console script)."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising it
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Abort:
         err.print("Aborted.")
         sys.exit(130)

@@ -17,7 +17,14 @@ from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.domain.actor import Actor
 from watchfloor.query.evaluate import Document, match_spans
 from watchfloor.services.formats import csv_line, iter_csv, ndjson_line
-from watchfloor.services.search import count_posts, export_posts, list_quarantine, parse_search, search_posts, store_stats
+from watchfloor.services.search import (
+    count_posts,
+    export_posts,
+    list_quarantine,
+    parse_search,
+    search_posts,
+    store_stats,
+)
 from watchfloor.store.ports import StoredPost
 
 quarantine_app = typer.Typer(help="Records that could not be imported, with file, line, field and reason.")
@@ -107,7 +114,9 @@ def export_command(
     ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Query selecting the posts to export ('' for all).")],
     output: Annotated[OutputFormat, typer.Option("--format", help="csv or ndjson.")] = OutputFormat.ndjson,
-    target: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")] = None,
+    target: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
+    ] = None,
     bom: Annotated[bool, typer.Option(help="Start CSV with a UTF-8 BOM (for Excel).")] = False,
 ) -> None:
     """Export every post matching a query as CSV or NDJSON.
@@ -163,7 +172,10 @@ def stats_command(
         return
     span = f"{stats.earliest:%Y-%m-%d} to {stats.latest:%Y-%m-%d}" if stats.earliest and stats.latest else "—"
     out.print(f"[bold]{stats.posts:,}[/bold] posts ({span}), {stats.deleted:,} deleted by their platform")
-    out.print(f"{stats.clusters_with_duplicates:,} near-duplicate clusters, {stats.quarantined:,} quarantined records, {stats.imports:,} imports")
+    out.print(
+        f"{stats.clusters_with_duplicates:,} near-duplicate clusters, "
+        f"{stats.quarantined:,} quarantined records, {stats.imports:,} imports"
+    )
     for title, facets in (
         ("platforms", stats.platforms),
         ("languages", stats.languages),

@@ -11,7 +11,7 @@ import gzip
 import io
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import orjson
 import zstandard
@@ -34,10 +34,10 @@ def open_binary(path: Path) -> BinaryIO:
         raise InputError(f"{path}: cannot open file: {exc.strerror or exc}") from None
     name = path.name.lower()
     if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if name.endswith(".zst") or name.endswith(".zstd"):
+        return cast(BinaryIO, gzip.GzipFile(fileobj=raw))
+    if name.endswith((".zst", ".zstd")):
         reader = zstandard.ZstdDecompressor(max_window_size=_ZSTD_MAX_WINDOW).stream_reader(raw)
-        return io.BufferedReader(reader)  # type: ignore[arg-type]
+        return cast(BinaryIO, io.BufferedReader(reader))
     return raw
 
 
@@ -95,9 +95,7 @@ def _map_one(
     try:
         return fmt.map_record(raw, location, options)
     except BadRecord as exc:
-        return [
-            Quarantined(raw=raw, format=fmt.name, location=location, reason=exc.reason, field=exc.field)
-        ]
+        return [Quarantined(raw=raw, format=fmt.name, location=location, reason=exc.reason, field=exc.field)]
 
 
 def _iter_lines(

@@ -48,7 +48,6 @@ def detect_format(sample: Sample) -> FileFormat:
         )
     if len(scored) > 1 and scored[1][0] == scored[0][0]:
         raise InputError(
-            f"{sample.name}: looks like both {scored[0][1]} and {scored[1][1]}; "
-            "pass --format NAME to choose"
+            f"{sample.name}: looks like both {scored[0][1]} and {scored[1][1]}; pass --format NAME to choose"
         )
     return scored[0][2]

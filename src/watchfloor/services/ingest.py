@@ -68,7 +68,9 @@ def import_file(
     source = str(path.resolve())
     with ctx.store.transaction() as tx:
         run_id = tx.start_import(source=source, format=fmt.name, at=ctx.clock.now())
-    report = ImportReport(run=ImportRun(id=run_id, source=source, format=fmt.name, started_at=ctx.clock.now()))
+    report = ImportReport(
+        run=ImportRun(id=run_id, source=source, format=fmt.name, started_at=ctx.clock.now())
+    )
     for batch in _batches(iter_file(path, fmt, options), ctx.settings.batch_size):
         _import_batch(ctx, batch, report)
         if progress is not None:

@@ -42,7 +42,13 @@ def parse_search(text: str) -> Query:
 
 
 def search_posts(
-    ctx: ServiceContext, *, actor: Actor, query: str, limit: int = 50, sort: SortOrder = "newest", offset: int = 0
+    ctx: ServiceContext,
+    *,
+    actor: Actor,
+    query: str,
+    limit: int = 50,
+    sort: SortOrder = "newest",
+    offset: int = 0,
 ) -> list[StoredPost]:
     """The posts matching ``query``, newest first unless asked otherwise."""
     parsed = parse_search(query)
@@ -57,7 +63,9 @@ def count_posts(ctx: ServiceContext, *, actor: Actor, query: str) -> int:
         return tx.count(parsed)
 
 
-def export_posts(ctx: ServiceContext, *, actor: Actor, query: str, sort: SortOrder = "newest") -> Iterator[StoredPost]:
+def export_posts(
+    ctx: ServiceContext, *, actor: Actor, query: str, sort: SortOrder = "newest"
+) -> Iterator[StoredPost]:
     """Every post matching ``query``, streamed (the transaction stays open while the caller reads)."""
     parsed = parse_search(query)
     with ctx.store.transaction() as tx:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
     Connection,
     Select,
@@ -30,8 +31,8 @@ from watchfloor.store import textexpr
 from watchfloor.store.schema import posts
 
 _fts = table("posts_fts", column("rowid"), column("posts_fts"), column("rank"))
-_tsv = column("search_tsv")
-_SIMPLE = literal_column("'simple'::regconfig")
+_tsv: ColumnClause[Any] = column("search_tsv")
+_SIMPLE: ColumnClause[Any] = literal_column("'simple'::regconfig")
 
 
 def _to_tsquery(node: Node) -> ColumnElement[Any]:
@@ -115,7 +116,7 @@ class PostgresDialect:
         return textexpr.supports(node)
 
     def condition(self, node: Node) -> ColumnElement[bool]:
-        return _tsv.op("@@")(_to_tsquery(node))  # type: ignore[no-any-return]
+        return _tsv.op("@@")(_to_tsquery(node))
 
     def insert_posts(
         self, conn: Connection, rows: list[dict[str, Any]], index_texts: list[str]
@@ -128,9 +129,7 @@ class PostgresDialect:
             f"VALUES ({', '.join(['%s'] * len(names))}, to_tsvector('simple', %s)) "
             "ON CONFLICT (platform, native_id) DO NOTHING RETURNING id"
         )
-        params = [
-            (*(row[n] for n in names), body) for row, body in zip(rows, index_texts, strict=True)
-        ]
+        params = [(*(row[n] for n in names), body) for row, body in zip(rows, index_texts, strict=True)]
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         inserted: list[tuple[int, int]] = []
         cursor.executemany(sql, params, returning=True)

@@ -7,9 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watchfloor.domain.errors import StoreError
@@ -17,6 +15,7 @@ from watchfloor.store.dialects import Dialect, PostgresDialect, SqliteDialect
 from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+SCHEMA_HEAD = "0001"  # the newest migration's revision; a test checks it matches the scripts
 
 
 def _sqlite_engine(path: str) -> Engine:
@@ -47,7 +46,7 @@ def _sqlite_engine(path: str) -> Engine:
 
 
 def _postgres_engine(url: str) -> Engine:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
+    if url.startswith(("postgresql://", "postgres://")):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -72,6 +71,18 @@ class SqlStore:
         self._migrate()
 
     def _migrate(self) -> None:
+        """Bring the schema to the newest migration (a quick version check first: Alembic is slow to load)."""
+        try:
+            with self.engine.connect() as conn:
+                if inspect(conn).has_table("alembic_version"):
+                    current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+                    if current == SCHEMA_HEAD:
+                        return
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database at {self.describe()}: {exc.orig}") from None
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         config.set_main_option("script_location", str(_MIGRATIONS))
         try:

@@ -6,9 +6,9 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
-from urllib.parse import urlsplit
 
 from watchfloor.domain.post import Post, Prepared, Quarantined
 

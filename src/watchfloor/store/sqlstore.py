@@ -49,7 +49,7 @@ def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]
         yield values[start : start + size]
 
 
-def _stored(row: Row[Any]) -> StoredPost:
+def _stored(row: Row[Any, Any, Any, Any]) -> StoredPost:
     return StoredPost(
         id=int(row.id),
         post=rows.decode_post(row.doc),
@@ -80,7 +80,9 @@ class SqlTx:
 
     def start_import(self, *, source: str, format: str, at: datetime) -> int:
         values = {"source": source, "format": format, "started_us": rows.to_micros(at)}
-        counts = dict.fromkeys(("records", "inserted", "duplicates", "deletions", "skipped", "quarantined"), 0)
+        counts = dict.fromkeys(
+            ("records", "inserted", "duplicates", "deletions", "skipped", "quarantined"), 0
+        )
         result = self.conn.execute(imports.insert().values(**values, **counts).returning(imports.c.id))
         return int(result.scalar_one())
 
@@ -264,7 +266,9 @@ class SqlTx:
             return stmt.order_by(posts.c.created_us, posts.c.id)
         return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
 
-    def search(self, query: Query, *, limit: int, sort: SortOrder = "newest", offset: int = 0) -> list[StoredPost]:
+    def search(
+        self, query: Query, *, limit: int, sort: SortOrder = "newest", offset: int = 0
+    ) -> list[StoredPost]:
         if not needs_post_filter(query.root):
             stmt = self._select(query, sort).limit(limit).offset(offset)
             return [_stored(r) for r in self.conn.execute(stmt)]

@@ -112,7 +112,9 @@ def upgrade() -> None:
     op.create_index("ix_quarantine_import", "quarantine", ["import_id"])
 
     if op.get_bind().dialect.name == "sqlite":
-        op.execute(f"CREATE VIRTUAL TABLE posts_fts USING fts5(body, content='', tokenize=\"{FTS5_TOKENIZE}\")")
+        op.execute(
+            f"CREATE VIRTUAL TABLE posts_fts USING fts5(body, content='', tokenize=\"{FTS5_TOKENIZE}\")"
+        )
     else:
         op.execute("ALTER TABLE posts ADD COLUMN search_tsv tsvector")
         op.execute("CREATE INDEX ix_posts_search_tsv ON posts USING gin (search_tsv)")

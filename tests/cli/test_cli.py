@@ -1,0 +1,129 @@
+"""The command line as a user runs it: a real process, a real SQLite file, real sample files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+JETSTREAM = FIXTURES / "bluesky" / "jetstream_v1.jsonl"
+PHEME = FIXTURES / "twitter" / "pheme_v1.jsonl"
+TWARC_BAD = FIXTURES / "twitter" / "twarc2_streaming_output_with_error.jsonl"
+CRISISLEX = FIXTURES / "generic_csv" / "crisislex_t6_sandy_head.csv"
+
+
+def wf(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if check:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "posts.db"
+
+
+def test_import_detects_formats_reports_and_is_idempotent(db: Path) -> None:
+    first = wf(db, "import", str(JETSTREAM), str(PHEME))
+    assert "(bluesky-jetstream)" in first.stdout and "(twitter-v1)" in first.stdout
+    assert "skipped" in first.stdout  # likes and follows are counted, not dropped
+    stats = json.loads(wf(db, "stats", "--format", "json").stdout)
+    again = wf(db, "import", str(JETSTREAM), str(PHEME))
+    assert " 0 new posts" in again.stdout
+    assert json.loads(wf(db, "stats", "--format", "json").stdout)["posts"] == stats["posts"] > 0
+
+
+def test_generic_csv_with_column_map_then_search_and_export(db: Path, tmp_path: Path) -> None:
+    wf(
+        db,
+        "import",
+        str(CRISISLEX),
+        "--format",
+        "csv",
+        "--platform",
+        "twitter",
+        "--map",
+        "native_id=tweet id",
+        "--map",
+        "text=tweet",
+        "--map",
+        "created_at=snowflake:tweet id",
+    )
+    found = wf(db, "search", "sandy", "--format", "ndjson", "--limit", "5").stdout.splitlines()
+    assert 0 < len(found) <= 5
+    posts = [json.loads(line) for line in found]
+    assert all("sandy" in p["text"].casefold() for p in posts)
+    assert [p["created_at"] for p in posts] == sorted((p["created_at"] for p in posts), reverse=True)
+
+    out = tmp_path / "out.csv"
+    result = wf(db, "export", "sandy", "--format", "csv", "-o", str(out))
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert f"Exported {len(rows):,} posts" in result.stderr
+    assert len(rows) >= len(found)
+    assert all(r["platform"] == "twitter" and r["created_at"].startswith("2012-") for r in rows)
+
+
+def test_malformed_records_are_quarantined_with_their_line_and_the_rest_imported(db: Path) -> None:
+    result = wf(db, "import", str(TWARC_BAD))
+    assert "quarantined" in result.stderr
+    listed = wf(db, "quarantine", "list", "--format", "ndjson").stdout.splitlines()
+    entries = [json.loads(line) for line in listed]
+    assert entries and all(
+        e["line"] and e["reason"] and e["source"].endswith(TWARC_BAD.name) for e in entries
+    )
+    assert json.loads(wf(db, "stats", "--format", "json").stdout)["posts"] > 0
+    strict = wf(db, "import", "--strict", str(TWARC_BAD), check=False)
+    assert strict.returncode == 1
+
+
+def test_unknown_format_and_missing_file_exit_2_with_a_message(db: Path, tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some words\nnothing structured\n")
+    result = wf(db, "import", str(junk), check=False)
+    assert result.returncode == 2
+    assert "could not recognise the file format" in result.stderr and "--format" in result.stderr
+    missing = wf(db, "import", str(tmp_path / "nope.jsonl"), check=False)
+    assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_a_query_error_points_at_the_column(db: Path) -> None:
+    result = wf(db, "search", 'flood "water rising', check=False)
+    assert result.returncode == 2
+    assert "Query error" in result.stderr and "^" in result.stderr
+
+
+def test_every_command_has_help_with_examples(db: Path) -> None:
+    for command in ("import", "search", "export", "stats", "demo"):
+        text = wf(db, command, "--help").stdout
+        assert "Example" in text, command
+
+
+def test_demo_loads_bundled_data_and_prints_working_queries(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "watchfloor.cli.main", "demo", "--folder", str(tmp_path / "demo")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "Traceback" not in done.stderr
+    counts = [
+        int(line.split("]")[0].strip(" [").replace(",", ""))
+        for line in done.stdout.splitlines()
+        if line.strip().startswith("[")
+    ]
+    assert counts and all(c > 0 for c in counts)
