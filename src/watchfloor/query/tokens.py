@@ -19,7 +19,10 @@ import regex
 
 TOKENIZER_VERSION = "1"
 
-_TOKEN = regex.compile(r"[\p{L}\p{N}\p{M}\p{Co}]+")
+# A token starts with a letter, digit or private-use character; combining marks only continue one.
+# (NFKC turns a spacing accent such as "´" into space + combining mark, which must not start a token,
+# or "don´t" would tokenise differently before and after normalisation.)
+_TOKEN = regex.compile(r"[\p{L}\p{N}\p{Co}][\p{L}\p{N}\p{M}\p{Co}]*")
 _LATIN_MARKS = regex.compile(r"(?<=\p{Latin})\p{Mn}+")
 
 

@@ -47,7 +47,7 @@ posts = Table(
     Column("is_repost", Boolean, nullable=False),
     Column("is_quote", Boolean, nullable=False),
     Column("urls_cf", Text),  # casefolded URLs, newline-separated, for url: substring filters
-    Column("content_hash", LargeBinary),
+    Column("content_key", BigInteger),  # first 8 bytes of the pipeline's content hash, signed
     Column("cluster_id", BigInteger),
     Column("raw_digest", LargeBinary),
     Column("import_id", BigInteger),
@@ -58,7 +58,7 @@ posts = Table(
 Index("ix_posts_created", posts.c.created_us)
 Index("ix_posts_author_key", posts.c.author_key)
 Index("ix_posts_author_id", posts.c.author_id)
-Index("ix_posts_content_hash", posts.c.content_hash)
+Index("ix_posts_content_key", posts.c.content_key)
 Index("ix_posts_cluster", posts.c.cluster_id)
 
 # Exact-match selectors for fields: hashtag, mention, domain (every host suffix down to the
@@ -69,6 +69,7 @@ post_terms = Table(
     Column("kind", String(16), primary_key=True),
     Column("value", Text, primary_key=True),
     Column("post_id", BigInteger, primary_key=True),
+    sqlite_with_rowid=False,
 )
 Index("ix_post_terms_post", post_terms.c.post_id)
 
@@ -85,6 +86,7 @@ dedup_bands = Table(
     metadata,
     Column("band_key", BigInteger, primary_key=True, autoincrement=False),
     Column("cluster_id", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 deletions = Table(

@@ -7,7 +7,7 @@ selector terms, LSH bands and raw payloads are inserted together.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +31,6 @@ from watchfloor.store.ports import (
 )
 from watchfloor.store.query_sql import compile_condition, is_text
 from watchfloor.store.schema import (
-    dedup_bands,
-    deletions,
     imports,
     post_terms,
     posts,
@@ -40,7 +38,9 @@ from watchfloor.store.schema import (
     raw_payloads,
 )
 
-_CHUNK = 500  # keys per IN (...) lookup; far below both databases' parameter limits
+_CHUNK = 500  # rows per page when streaming search results
+_LOOKUP_CHUNK = 20_000  # keys per lookup statement (one array parameter)
+_RAW_DIGEST = rows.POST_COLUMNS.index("raw_digest")
 _POST_COLUMNS = (posts.c.id, posts.c.doc, posts.c.cluster_id, posts.c.deleted_us)
 
 
@@ -55,6 +55,23 @@ def _stored(row: Row[Any, Any, Any, Any]) -> StoredPost:
         post=rows.decode_post(row.doc),
         cluster_id=row.cluster_id,
         deleted_at=rows.from_micros(row.deleted_us),
+    )
+
+
+def _quarantine_row(entry: Quarantined, import_id: int | None, at_us: int) -> tuple[Any, ...]:
+    where = entry.location
+    key = rows.quarantine_key(entry)
+    return (
+        import_id,
+        entry.format,
+        where.source,
+        where.line,
+        where.index,
+        entry.field,
+        entry.reason,
+        entry.raw,
+        at_us,
+        key,
     )
 
 
@@ -105,24 +122,12 @@ class SqlTx:
         if not entries:
             return 0
         at_us = rows.to_micros(at)
+        columns = ("import_id", "format", "source", "line", "item_index", "field", "reason", "payload")
         self.dialect.insert_ignore(
             self.conn,
-            quarantine,
-            [
-                {
-                    "import_id": import_id,
-                    "format": e.format,
-                    "source": e.location.source,
-                    "line": e.location.line,
-                    "item_index": e.location.index,
-                    "field": e.field,
-                    "reason": e.reason,
-                    "payload": e.raw,
-                    "quarantined_us": at_us,
-                    "entry_key": rows.quarantine_key(e),
-                }
-                for e in entries
-            ],
+            "quarantine",
+            (*columns, "quarantined_us", "entry_key"),
+            [_quarantine_row(e, import_id, at_us) for e in entries],
         )
         return len(entries)
 
@@ -166,27 +171,26 @@ class SqlTx:
     # -- writes ----------------------------------------------------------------------------------
 
     def _existing_keys(self, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        by_platform: dict[str, list[str]] = {}
+        for platform, native in keys:
+            by_platform.setdefault(platform, []).append(native)
         found: set[tuple[str, str]] = set()
-        native_ids = sorted({native for _, native in keys})
-        for chunk in _chunks(native_ids):
-            stmt = select(posts.c.platform, posts.c.native_id).where(posts.c.native_id.in_(chunk))
-            found.update((r.platform, r.native_id) for r in self.conn.execute(stmt))
+        for platform, natives in by_platform.items():
+            # The platform is a fixed literal from our own mappers; quote it anyway.
+            where = " AND platform = '" + platform.replace("'", "''") + "'"
+            for chunk in _chunks(natives, _LOOKUP_CHUNK):
+                rows_found = self.dialect.lookup(
+                    self.conn, "posts", "native_id", "platform", chunk, where=where
+                )
+                found.update((p, n) for n, p in rows_found)
         return found
 
-    def _lookup_hashes(self, hashes: Iterable[bytes]) -> dict[bytes, int]:
-        found: dict[bytes, int] = {}
-        for chunk in _chunks(sorted(hashes)):
-            stmt = select(posts.c.content_hash, posts.c.cluster_id).where(posts.c.content_hash.in_(chunk))
-            found.update((bytes(r.content_hash), int(r.cluster_id)) for r in self.conn.execute(stmt))
-        return found
-
-    def _lookup_bands(self, keys: Iterable[int]) -> dict[int, int]:
+    def _lookup_ints(self, table: str, key: str, value: str, keys: list[int]) -> dict[int, int]:
         found: dict[int, int] = {}
-        for chunk in _chunks(sorted(keys)):
-            stmt = select(dedup_bands.c.band_key, dedup_bands.c.cluster_id).where(
-                dedup_bands.c.band_key.in_(chunk)
+        for chunk in _chunks(keys, _LOOKUP_CHUNK):
+            found.update(
+                (int(k), int(v)) for k, v in self.dialect.lookup(self.conn, table, key, value, chunk)
             )
-            found.update((int(r.band_key), int(r.cluster_id)) for r in self.conn.execute(stmt))
         return found
 
     def write_posts(self, prepared: Sequence[Prepared], *, import_id: int | None) -> WriteResult:
@@ -197,7 +201,9 @@ class SqlTx:
         existing = self._existing_keys(list(unique))
         new = [item for key, item in unique.items() if key not in existing]
         cluster_ids, new_bands = clusters.assign_clusters(
-            new, lookup_hashes=self._lookup_hashes, lookup_bands=self._lookup_bands
+            new,
+            lookup_content=lambda keys: self._lookup_ints("posts", "content_key", "cluster_id", keys),
+            lookup_bands=lambda keys: self._lookup_ints("dedup_bands", "band_key", "cluster_id", keys),
         )
         post_rows = [
             rows.post_row(item, import_id=import_id, cluster_id=cluster)
@@ -205,22 +211,25 @@ class SqlTx:
         ]
         texts = [index_text(item.post.searchable_text()) for item in new]
         inserted = self.dialect.insert_posts(self.conn, post_rows, texts)
-        term_rows = [
-            {"kind": kind, "value": value, "post_id": post_id}
-            for position, post_id in inserted
-            for kind, value in rows.post_terms(new[position].post)
-        ]
-        self.dialect.insert_ignore(self.conn, post_terms, term_rows)
-        self.dialect.insert_ignore(
-            self.conn, dedup_bands, [{"band_key": k, "cluster_id": c} for k, c in new_bands.items()]
-        )
-        raws = {
-            rows.raw_digest(new[p].raw): (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw
-        }
         self.dialect.insert_ignore(
             self.conn,
-            raw_payloads,
-            [{"digest": d, "format": f, "payload": payload} for d, (f, payload) in raws.items()],
+            "post_terms",
+            ("kind", "value", "post_id"),
+            [
+                (kind, value, post_id)
+                for position, post_id in inserted
+                for kind, value in rows.post_terms(new[position].post)
+            ],
+        )
+        self.dialect.insert_ignore(
+            self.conn, "dedup_bands", ("band_key", "cluster_id"), list(new_bands.items())
+        )
+        raws = {post_rows[p][_RAW_DIGEST]: (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw}
+        self.dialect.insert_ignore(
+            self.conn,
+            "raw_payloads",
+            ("digest", "format", "payload"),
+            [(digest, fmt, payload) for digest, (fmt, payload) in raws.items()],
         )
         return WriteResult(
             inserted=len(inserted),
@@ -235,14 +244,10 @@ class SqlTx:
         seen_us = rows.to_micros(seen_at)
         self.dialect.insert_ignore(
             self.conn,
-            deletions,
+            "deletions",
+            ("platform", "native_id", "deleted_us", "seen_us"),
             [
-                {
-                    "platform": d.platform,
-                    "native_id": d.native_id,
-                    "deleted_us": rows.to_micros(d.deleted_at) if d.deleted_at else None,
-                    "seen_us": seen_us,
-                }
+                (d.platform, d.native_id, rows.to_micros(d.deleted_at) if d.deleted_at else None, seen_us)
                 for d in items
             ],
         )

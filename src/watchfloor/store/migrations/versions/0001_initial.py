@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.Column("is_repost", sa.Boolean, nullable=False),
         sa.Column("is_quote", sa.Boolean, nullable=False),
         sa.Column("urls_cf", sa.Text),
-        sa.Column("content_hash", sa.LargeBinary),
+        sa.Column("content_key", sa.BigInteger),
         sa.Column("cluster_id", sa.BigInteger),
         sa.Column("raw_digest", sa.LargeBinary),
         sa.Column("import_id", sa.BigInteger),
@@ -51,7 +51,7 @@ def upgrade() -> None:
     op.create_index("ix_posts_created", "posts", ["created_us"])
     op.create_index("ix_posts_author_key", "posts", ["author_key"])
     op.create_index("ix_posts_author_id", "posts", ["author_id"])
-    op.create_index("ix_posts_content_hash", "posts", ["content_hash"])
+    op.create_index("ix_posts_content_key", "posts", ["content_key"])
     op.create_index("ix_posts_cluster", "posts", ["cluster_id"])
 
     op.create_table(
@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(16), primary_key=True),
         sa.Column("value", sa.Text, primary_key=True),
         sa.Column("post_id", sa.BigInteger, primary_key=True),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_post_terms_post", "post_terms", ["post_id"])
 
@@ -72,6 +73,7 @@ def upgrade() -> None:
         "dedup_bands",
         sa.Column("band_key", sa.BigInteger, primary_key=True, autoincrement=False),
         sa.Column("cluster_id", sa.BigInteger, nullable=False),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "deletions",

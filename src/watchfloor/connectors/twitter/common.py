@@ -1,0 +1,147 @@
+"""Small pure helpers shared by the Twitter v1.1 and twarc2 (API v2) mappers.
+
+Both API generations share ids, URLs, language codes, GeoJSON points and HTML-escaped text, so these
+live once here; everything format-specific stays in ``mapping.py`` (v1.1) and ``mapping_v2.py``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+
+from watchfloor.domain.errors import BadRecord
+from watchfloor.domain.post import Geotag
+from watchfloor.domain.timeutil import ensure_plausible
+
+PLATFORM = "twitter"
+SOURCE_VERSION = "1"
+
+# Twitter's own codes for "no language": undetermined, and the q* machine codes for texts that are
+# only media links (qme), mentions (qam), hashtags (qht), cashtags (qct) or too short (qst).
+_NO_LANGUAGE = frozenset({"und", "qme", "qam", "qht", "qct", "qst", "zxx"})
+_MONTHS = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6}
+_MONTHS |= {"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
+
+
+def decode(raw: bytes) -> object:
+    """Parse one JSON line or raise ``BadRecord`` saying it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRecord(f"not valid JSON: {exc}") from None
+
+
+def parse_twitter_time(value: object, *, field: str) -> datetime:
+    """Parse v1.1's ``"Wed Oct 10 20:19:24 +0000 2018"`` into aware UTC, or raise ``BadRecord``.
+
+    Parsed by hand rather than with ``strptime`` so the result never depends on the process locale.
+    """
+    if not isinstance(value, str):
+        raise BadRecord("missing or not a string", field=field)
+    try:
+        _, month, day, clock, offset, year = value.split()
+        hour, minute, second = (int(p) for p in clock.split(":"))
+        if len(offset) != 5 or offset[0] not in "+-":
+            raise ValueError(offset)
+        minutes = (-1 if offset[0] == "-" else 1) * (int(offset[1:3]) * 60 + int(offset[3:5]))
+        zone = timezone(timedelta(minutes=minutes))
+        parsed = datetime(int(year), _MONTHS[month], int(day), hour, minute, second, tzinfo=zone)
+    except (ValueError, KeyError, OverflowError):
+        raise BadRecord(f"not a Twitter timestamp: {value!r}", field=field) from None
+    return ensure_plausible(parsed, field=field)
+
+
+def tweet_id(obj: dict[str, Any], *, field: str, str_key: str = "id_str", int_key: str = "id") -> str:
+    """Return a tweet or user id as a string, preferring the string form (JSON numbers lose digits)."""
+    value = obj.get(str_key)
+    if isinstance(value, str) and value.isdigit():
+        return value
+    number = obj.get(int_key)
+    if isinstance(number, int) and not isinstance(number, bool) and number > 0:
+        return str(number)
+    if isinstance(number, str) and number.isdigit():
+        return number
+    raise BadRecord("missing or not a numeric id", field=field)
+
+
+def tweet_url(native_id: str, screen_name: str | None) -> str:
+    """The public web address of a tweet; ``/i/web/status/`` works when the author is unknown."""
+    if screen_name:
+        return f"https://twitter.com/{screen_name}/status/{native_id}"
+    return f"https://twitter.com/i/web/status/{native_id}"
+
+
+def tweet_text(value: object, *, field: str) -> str | None:
+    """Return tweet text with Twitter's HTML escaping (``&amp;``, ``&lt;``, ``&gt;``) undone."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"expected a string, got {type(value).__name__}", field=field)
+    return html.unescape(value) or None
+
+
+def langs(value: object) -> tuple[str, ...]:
+    """The declared language as a one-item tuple, or () for Twitter's 'no language' codes."""
+    return (value,) if isinstance(value, str) and value and value not in _NO_LANGUAGE else ()
+
+
+def geotag(point: object, place: object) -> Geotag | None:
+    """Build a Geotag from a GeoJSON point (``[longitude, latitude]``) and a place, if either is given."""
+    latitude = longitude = None
+    point_dict = as_dict(point)
+    coordinates = point_dict.get("coordinates") if point_dict else None
+    if isinstance(coordinates, list) and len(coordinates) == 2 and all(_is_number(c) for c in coordinates):
+        lon, lat = float(coordinates[0]), float(coordinates[1])
+        if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # out-of-range points are dropped, not fixed
+            latitude, longitude = lat, lon
+    place_dict = as_dict(place) or {}
+    place_name = as_str(place_dict.get("full_name")) or as_str(place_dict.get("name"))
+    country = as_str(place_dict.get("country_code"))
+    if latitude is None and place_name is None and country is None:
+        return None
+    return Geotag(latitude=latitude, longitude=longitude, place_name=place_name, country_code=country)
+
+
+def best_video(variants: object) -> tuple[str | None, str | None]:
+    """Return (url, mime type) of the highest-bitrate MP4 variant of a video, if any."""
+    best: tuple[int, str, str] | None = None
+    for variant in dict_items(variants):
+        url, mime = as_str(variant.get("url")), as_str(variant.get("content_type"))
+        rate = variant.get("bit_rate", variant.get("bitrate"))
+        if url and mime == "video/mp4":
+            score = rate if isinstance(rate, int) and not isinstance(rate, bool) else 0
+            if best is None or score > best[0]:
+                best = (score, url, mime)
+    return (best[1], best[2]) if best else (None, None)
+
+
+def count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def as_dict(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def as_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def dict_items(value: object) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def unique(values: Iterable[object]) -> tuple[str, ...]:
+    seen: dict[str, None] = {}
+    for value in values:
+        if isinstance(value, str) and value:
+            seen.setdefault(value, None)
+    return tuple(seen)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
