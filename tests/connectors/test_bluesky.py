@@ -5,28 +5,25 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from tests.connectors.helpers import FIXTURE_ROOT, assert_all_detected, fixture_files, import_file, mutated
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.bluesky import sniff_jetstream
 from watchfloor.connectors.bluesky.mapping import map_jetstream_event
-from watchfloor.connectors.files import iter_file, read_sample
-from watchfloor.connectors.registry import detect_format, format_named
+from watchfloor.connectors.files import read_sample
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Post, Quarantined
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "bluesky"
+FIXTURES = FIXTURE_ROOT / "bluesky"
 REAL = FIXTURES / "jetstream_v1.jsonl"
 
 
 def _import(name: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(FIXTURES / name, format_named("bluesky-jetstream"), MapOptions()))
+    return import_file(FIXTURES / name, "bluesky-jetstream")
 
 
 def _posts(items: list[Envelope | Quarantined]) -> dict[int, Post]:
@@ -34,13 +31,12 @@ def _posts(items: list[Envelope | Quarantined]) -> dict[int, Post]:
 
 
 def test_detects_jetstream_files() -> None:
-    assert detect_format(read_sample(REAL)).name == "bluesky-jetstream"
-    assert detect_format(read_sample(FIXTURES / "constructed.jsonl")).name == "bluesky-jetstream"
+    assert_all_detected([REAL, FIXTURES / "constructed.jsonl"], "bluesky-jetstream")
 
 
 @pytest.mark.parametrize("other", ["mastodon", "twitter"])
 def test_sniffer_scores_zero_on_other_platforms_fixtures(other: str) -> None:
-    for path in sorted((FIXTURES.parent / other).glob("*.json*")):
+    for path in fixture_files(other):
         assert sniff_jetstream(read_sample(path)) == 0, path.name
 
 
@@ -212,45 +208,12 @@ def test_unreadable_events_raise_bad_record(line: bytes, field: str | None) -> N
     assert info.value.field == field
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
 # Real events whose deep branches (facets, embeds, replies, deletes) the mutations reach.
 _BASES = [orjson.loads(line) for line in REAL.read_bytes().splitlines() if b"feed.post" in line[:400]]
 
 
-def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(value: Any, path: tuple[str | int, ...], new: object) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(copy[path[0]], path[1:], new)  # type: ignore[index]
-    return copy
-
-
-@st.composite
-def _mutated_events(draw: st.DrawFn) -> object:
-    event: object = draw(st.sampled_from(_BASES))
-    for _ in range(draw(st.integers(1, 3))):
-        path = draw(st.sampled_from(_paths(event)))
-        event = _replace(event, path, draw(_JSON))
-    return event
-
-
 @settings(max_examples=400, deadline=None)
-@given(_mutated_events())
+@given(mutated(_BASES))
 def test_mapper_raises_only_bad_record_on_mutated_events(event: object) -> None:
     raw = json.dumps(event).encode()  # stdlib: also writes integers beyond 64 bits
     try:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.connectors.helpers import assert_all_detected, import_posts
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.crowdtangle.mapping import map_crowdtangle_row
 from watchfloor.connectors.crowdtangle.timezones import (
@@ -20,8 +21,7 @@ from watchfloor.connectors.crowdtangle.timezones import (
     localize,
     resolve_abbreviation,
 )
-from watchfloor.connectors.files import iter_file, read_sample
-from watchfloor.connectors.registry import detect_format, format_named
+from watchfloor.connectors.registry import format_named
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Post, Quarantined
 
@@ -29,15 +29,7 @@ CT = format_named("crowdtangle-csv")
 
 
 def _import(path: Path, options: MapOptions | None = None) -> tuple[list[Post], list[Quarantined]]:
-    posts: list[Post] = []
-    quarantined: list[Quarantined] = []
-    for result in iter_file(path, CT, options or MapOptions()):
-        if isinstance(result, Envelope):
-            assert result.post is not None
-            posts.append(result.post)
-        else:
-            quarantined.append(result)
-    return posts, quarantined
+    return import_posts(path, CT, options)
 
 
 @pytest.fixture
@@ -154,8 +146,7 @@ def test_date_and_time_columns_need_a_zone_from_the_user() -> None:
 
 
 def test_each_fixture_is_detected_as_crowdtangle(fixtures: Path) -> None:
-    for path in sorted((fixtures / "crowdtangle").glob("*.csv")):
-        assert detect_format(read_sample(path)).name == "crowdtangle-csv", path.name
+    assert_all_detected(sorted((fixtures / "crowdtangle").glob("*.csv")), "crowdtangle-csv")
 
 
 # Zones whose tz-database abbreviations CrowdTangle would have printed; the abbreviation must bring

@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 
 import watchfloor
+from tests.connectors.helpers import import_posts
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file
-from watchfloor.connectors.registry import format_named
-from watchfloor.domain.post import Envelope, Post
+from watchfloor.domain.post import Post
 
 DEMO = Path(watchfloor.__file__).parent / "demo"
 MANIFEST: list[dict[str, Any]] = json.loads((DEMO / "manifest.json").read_text(encoding="utf-8"))
@@ -41,14 +40,8 @@ def test_demo_folder_stays_small() -> None:
 def _import(entry: dict[str, Any]) -> tuple[list[Post], int]:
     column_map = json.loads((DEMO / entry["map"]).read_text(encoding="utf-8"))
     options = MapOptions(platform=column_map["platform"], column_map=column_map["columns"])
-    posts: list[Post] = []
-    quarantined = 0
-    for result in iter_file(DEMO / entry["path"], format_named(entry["format"]), options):
-        if isinstance(result, Envelope) and result.post is not None:
-            posts.append(result.post)
-        else:
-            quarantined += 1
-    return posts, quarantined
+    posts, quarantined = import_posts(DEMO / entry["path"], entry["format"], options)
+    return posts, len(quarantined)
 
 
 @pytest.mark.parametrize("entry", CSV_ENTRIES, ids=[e["path"] for e in CSV_ENTRIES])

@@ -10,35 +10,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from watchfloor.connectors.base import FileFormat, MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
+from tests.connectors.helpers import detected, import_posts
+from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.fourcat.platform_names import normalise_platform
 from watchfloor.connectors.fourcat.zeeschuimer import map_zeeschuimer_line
-from watchfloor.connectors.registry import detect_format, format_named
+from watchfloor.connectors.registry import format_named
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Location, Post, Quarantined
+from watchfloor.domain.post import Envelope, Location
 
 FOURCAT_CSV = format_named("4cat-csv")
 ZEESCHUIMER = format_named("zeeschuimer-ndjson")
 
 
-def _import(
-    path: Path, fmt: FileFormat, options: MapOptions | None = None
-) -> tuple[list[Post], list[Quarantined]]:
-    posts: list[Post] = []
-    quarantined: list[Quarantined] = []
-    for result in iter_file(path, fmt, options or MapOptions()):
-        if isinstance(result, Envelope):
-            assert result.post is not None
-            posts.append(result.post)
-        else:
-            quarantined.append(result)
-    return posts, quarantined
-
-
 def test_4cat_tiktok_csv_maps_with_the_platform_the_user_gives(fixtures: Path) -> None:
     path = fixtures / "fourcat" / "4cat_tiktok_dataset.csv"
-    posts, quarantined = _import(path, FOURCAT_CSV, MapOptions(platform="tiktok"))
+    posts, quarantined = import_posts(path, FOURCAT_CSV, MapOptions(platform="tiktok"))
     assert quarantined == []
     first, second = posts
     assert first.platform == "tiktok"
@@ -60,12 +46,12 @@ def test_4cat_tiktok_csv_maps_with_the_platform_the_user_gives(fixtures: Path) -
 
 
 def test_4cat_csv_without_a_platform_is_unknown(fixtures: Path) -> None:
-    posts, _ = _import(fixtures / "fourcat" / "4cat_tiktok_dataset.csv", FOURCAT_CSV)
+    posts, _ = import_posts(fixtures / "fourcat" / "4cat_tiktok_dataset.csv", FOURCAT_CSV)
     assert {p.platform for p in posts} == {"unknown"}
 
 
 def test_4cat_csv_reads_platform_threads_and_counts(fixtures: Path) -> None:
-    posts, quarantined = _import(fixtures / "fourcat" / "4cat_reddit_dataset.csv", FOURCAT_CSV)
+    posts, quarantined = import_posts(fixtures / "fourcat" / "4cat_reddit_dataset.csv", FOURCAT_CSV)
     root, reply = posts
     assert root.platform == "reddit"  # from datasource "reddit-search"
     assert root.title == "Storm thread"
@@ -91,7 +77,7 @@ def test_4cat_csv_reads_platform_threads_and_counts(fixtures: Path) -> None:
 
 
 def test_zeeschuimer_tiktok_item_is_mapped_field_by_field(fixtures: Path) -> None:
-    posts, quarantined = _import(fixtures / "fourcat" / "zeeschuimer_tiktok.ndjson", ZEESCHUIMER)
+    posts, quarantined = import_posts(fixtures / "fourcat" / "zeeschuimer_tiktok.ndjson", ZEESCHUIMER)
     api_item, page_item = posts
     assert api_item.platform == "tiktok"
     assert api_item.native_id == "7301234567890123456"
@@ -120,7 +106,7 @@ def test_zeeschuimer_tiktok_item_is_mapped_field_by_field(fixtures: Path) -> Non
 
 
 def test_zeeschuimer_instagram_both_shapes(fixtures: Path) -> None:
-    posts, quarantined = _import(fixtures / "fourcat" / "zeeschuimer_instagram.ndjson", ZEESCHUIMER)
+    posts, quarantined = import_posts(fixtures / "fourcat" / "zeeschuimer_instagram.ndjson", ZEESCHUIMER)
     assert quarantined == []
     carousel, graph = posts
     assert carousel.platform == "instagram"
@@ -141,7 +127,7 @@ def test_zeeschuimer_instagram_both_shapes(fixtures: Path) -> None:
 
 
 def test_zeeschuimer_x_threads_linkedin_and_generic(fixtures: Path) -> None:
-    posts, quarantined = _import(fixtures / "fourcat" / "zeeschuimer_various.ndjson", ZEESCHUIMER)
+    posts, quarantined = import_posts(fixtures / "fourcat" / "zeeschuimer_various.ndjson", ZEESCHUIMER)
     tweet, retweet, thread, linkedin, gag = posts
     assert tweet.platform == "twitter"  # Zeeschuimer's "x.com" module
     assert tweet.created_at == datetime(2023, 11, 16, 7, 13, 20, tzinfo=UTC)
@@ -208,7 +194,7 @@ def test_line_without_source_platform_is_refused() -> None:
     ],
 )
 def test_fixtures_are_detected_as_their_format(fixtures: Path, name: str, fmt: str) -> None:
-    assert detect_format(read_sample(fixtures / "fourcat" / name)).name == fmt
+    assert detected(fixtures / "fourcat" / name) == fmt
 
 
 @pytest.mark.parametrize(

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.connectors.helpers import assert_all_detected, import_posts
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
 from watchfloor.connectors.generic_csv.cells import parse_count, parse_native_id, parse_time
 from watchfloor.connectors.generic_csv.mapping import map_csv_row
-from watchfloor.connectors.registry import detect_format, format_named
+from watchfloor.connectors.registry import format_named
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Post, Quarantined
 
@@ -25,15 +25,7 @@ HERE = Location(source="test.csv", line=2)
 
 
 def _import(path: Path, options: MapOptions) -> tuple[list[Post], list[Quarantined]]:
-    posts: list[Post] = []
-    quarantined: list[Quarantined] = []
-    for result in iter_file(path, CSV, options):
-        if isinstance(result, Envelope):
-            assert result.post is not None
-            posts.append(result.post)
-        else:
-            quarantined.append(result)
-    return posts, quarantined
+    return import_posts(path, CSV, options)
 
 
 def _map_row(row: dict[str, str], options: MapOptions) -> Post:
@@ -173,8 +165,8 @@ def test_an_excel_mangled_id_is_refused_with_advice() -> None:
 
 
 def test_plain_csv_is_detected_as_generic_csv(fixtures: Path) -> None:
-    for name in ("plain_posts.csv", "crisislex_t26_colorado_floods_head.csv", "crisislex_t6_sandy_head.csv"):
-        assert detect_format(read_sample(fixtures / "generic_csv" / name)).name == "csv"
+    names = ("plain_posts.csv", "crisislex_t26_colorado_floods_head.csv", "crisislex_t6_sandy_head.csv")
+    assert_all_detected([fixtures / "generic_csv" / name for name in names], "csv")
 
 
 @given(st.integers(min_value=0, max_value=10**15))

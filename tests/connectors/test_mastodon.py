@@ -12,17 +12,23 @@ from typing import Any
 import orjson
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from tests.connectors.helpers import (
+    FIXTURE_ROOT,
+    assert_all_detected,
+    fixture_files,
+    import_file,
+    json_lines,
+    mutated,
+)
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
+from watchfloor.connectors.files import read_sample
 from watchfloor.connectors.mastodon import sniff_mastodon
 from watchfloor.connectors.mastodon.mapping import html_to_text, map_status, map_status_line
-from watchfloor.connectors.registry import detect_format, format_named
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Metrics, Post, Quarantined
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "mastodon"
+FIXTURES = FIXTURE_ROOT / "mastodon"
 STATUSES = FIXTURES / "statuses.jsonl"
 # The shared data folder beside the repository (../shared): GFDL pages, read in place, never copied.
 DOCS = Path(__file__).resolve().parents[3] / "shared" / "data" / "protocol_mastodon_api_docs"
@@ -30,7 +36,7 @@ ALICE_1 = "https://mastodon.example/users/alice/statuses/113000000000000001"
 
 
 def _import(name: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(FIXTURES / name, format_named("mastodon-status"), MapOptions()))
+    return import_file(FIXTURES / name, "mastodon-status")
 
 
 def _posts_on(items: list[Envelope | Quarantined], line: int) -> list[Post]:
@@ -38,13 +44,12 @@ def _posts_on(items: list[Envelope | Quarantined], line: int) -> list[Post]:
 
 
 def test_detects_status_files() -> None:
-    assert detect_format(read_sample(STATUSES)).name == "mastodon-status"
-    assert detect_format(read_sample(FIXTURES / "malformed.jsonl")).name == "mastodon-status"
+    assert_all_detected([STATUSES, FIXTURES / "malformed.jsonl"], "mastodon-status")
 
 
 @pytest.mark.parametrize("other", ["bluesky", "twitter"])
 def test_sniffer_scores_zero_on_other_platforms_fixtures(other: str) -> None:
-    for path in sorted((FIXTURES.parent / other).glob("*.json*")):
+    for path in fixture_files(other):
         assert sniff_mastodon(read_sample(path)) == 0, path.name
 
 
@@ -235,43 +240,8 @@ def test_mastodon_documentation_examples_map() -> None:
     assert mapped >= 20
 
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
-_BASES = [orjson.loads(line) for line in STATUSES.read_bytes().splitlines()]
-
-
-def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(value: Any, path: tuple[str | int, ...], new: object) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(copy[path[0]], path[1:], new)  # type: ignore[index]
-    return copy
-
-
-@st.composite
-def _mutated_statuses(draw: st.DrawFn) -> object:
-    status: object = draw(st.sampled_from(_BASES))
-    for _ in range(draw(st.integers(1, 3))):
-        status = _replace(status, draw(st.sampled_from(_paths(status))), draw(_JSON))
-    return status
-
-
 @settings(max_examples=400, deadline=None)
-@given(_mutated_statuses())
+@given(mutated(json_lines(STATUSES)))
 def test_mapper_raises_only_bad_record_on_mutated_statuses(status: object) -> None:
     raw = json.dumps(status).encode()  # stdlib: also writes integers beyond 64 bits
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,23 +11,23 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.connectors.helpers import (
+    FIXTURE_ROOT,
+    JSON,
+    assert_only_bad_record,
+    assert_sniffers_reject,
+    detected,
+    import_file,
+    posts_by_id,
+)
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
+from watchfloor.connectors.files import read_sample
 from watchfloor.connectors.reddit.mapping import map_dump, map_listing
-from watchfloor.connectors.registry import detect_format, format_named
-from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Location, Post, Quarantined
+from watchfloor.connectors.registry import detect_format
+from watchfloor.domain.post import Envelope, Location, Quarantined
 
-HERE = Path(__file__).parent.parent / "fixtures" / "reddit"
+HERE = FIXTURE_ROOT / "reddit"
 LOC = Location(source="test", line=1)
-
-
-def _items(name: str, fmt: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(HERE / name, format_named(fmt), MapOptions()))
-
-
-def _posts(items: list[Envelope | Quarantined]) -> dict[str, Post]:
-    return {i.post.native_id: i.post for i in items if isinstance(i, Envelope) and i.post}
 
 
 def _dump_line(obj: dict[str, object]) -> bytes:
@@ -45,7 +44,7 @@ def _dump_line(obj: dict[str, object]) -> bytes:
     ],
 )
 def test_detects_reddit_fixtures(name: str, expected: str) -> None:
-    assert detect_format(read_sample(HERE / name)).name == expected
+    assert detected(HERE / name) == expected
 
 
 def test_detects_pretty_printed_listing_as_document(tmp_path: Path) -> None:
@@ -54,13 +53,13 @@ def test_detects_pretty_printed_listing_as_document(tmp_path: Path) -> None:
     path.write_bytes(orjson.dumps(page, option=orjson.OPT_INDENT_2))
     fmt = detect_format(read_sample(path))
     assert fmt.name == "reddit-listing-document"
-    posts = _posts(list(iter_file(path, fmt, MapOptions())))
+    posts = posts_by_id(import_file(path, fmt))
     assert set(posts) == {"t3_avj2v", "t3_avj32", "t3_avj2r", "t3_hk49g"}
 
 
 def test_post_page_maps_submission_and_walks_the_comment_tree() -> None:
-    items = _items("post_page.json", "reddit-listing")
-    posts = _posts(items)
+    items = import_file(HERE / "post_page.json", "reddit-listing")
+    posts = posts_by_id(items)
     sub = posts["t3_3hahrw"]
     assert sub.title == "Ba Dum Tsss"
     assert sub.author_handle == "your_local_librarian"
@@ -88,7 +87,7 @@ def test_post_page_maps_submission_and_walks_the_comment_tree() -> None:
 
 
 def test_post_page_deletions_more_stubs_and_locations() -> None:
-    items = _items("post_page.json", "reddit-listing")
+    items = import_file(HERE / "post_page.json", "reddit-listing")
     assert all(isinstance(i, Envelope) for i in items)
     envelopes = [i for i in items if isinstance(i, Envelope)]
     deleted = {e.deletion.native_id for e in envelopes if e.deletion}
@@ -99,7 +98,7 @@ def test_post_page_deletions_more_stubs_and_locations() -> None:
     assert all("'more' stub" in r for r in skipped)
     assert any("9 further comments" in r for r in skipped)
     # The account is gone but the comment is public: kept without an author.
-    orphan = _posts(items)["t1_cu5p1yt"]
+    orphan = posts_by_id(items)["t1_cu5p1yt"]
     assert orphan.author_handle is None
     assert orphan.text is not None
     assert orphan.text.startswith("Wanted to repost this")
@@ -113,10 +112,10 @@ def test_post_page_deletions_more_stubs_and_locations() -> None:
 
 
 def test_listing_lines_skip_non_posts_and_map_flags() -> None:
-    items = _items("listings.jsonl", "reddit-listing")
+    items = import_file(HERE / "listings.jsonl", "reddit-listing")
     envelopes = [i for i in items if isinstance(i, Envelope)]
     assert len(envelopes) == len(items)
-    posts = _posts(items)
+    posts = posts_by_id(items)
     assert posts["t3_5dec10"].sensitive is True
     assert posts["t3_5dec10"].urls == ("http://i.imgur.com/BQUfBTw.png",)
     assert posts["t3_5dec10"].media[0].kind == "image"
@@ -143,9 +142,9 @@ def test_listing_lines_skip_non_posts_and_map_flags() -> None:
 
 
 def test_dump_maps_submissions_comments_and_deletions() -> None:
-    items = _items("dump_sample.ndjson.zst", "reddit-dump")
+    items = import_file(HERE / "dump_sample.ndjson.zst", "reddit-dump")
     assert [i.location.line for i in items] == list(range(1, 11))
-    posts = _posts(items)
+    posts = posts_by_id(items)
     assert len(posts) == 8
     assert posts["t3_48dxvx"].title == "My game cam finally caught something cool."
     assert posts["t3_48dxvx"].source == "reddit-dump"
@@ -218,7 +217,7 @@ def test_dump_bad_records_are_quarantined_while_neighbours_map(
     good = _dump_line(_comment(id="good1"))
     path = tmp_path / "dump.ndjson"
     path.write_bytes(b"\n".join([good, line, _dump_line(_comment(id="good2"))]) + b"\n")
-    items = list(iter_file(path, format_named("reddit-dump"), MapOptions()))
+    items = import_file(path, "reddit-dump")
     assert len(items) == 3
     bad = items[1]
     assert isinstance(bad, Quarantined)
@@ -247,10 +246,10 @@ def test_a_line_that_is_not_a_listing_is_quarantined_whole(tmp_path: Path) -> No
     path = tmp_path / "listings.jsonl"
     good = (HERE / "duplicates.json").read_bytes().strip()
     path.write_bytes(b'{"kind": "Listing", "data": {}}\n' + good + b"\n")
-    items = list(iter_file(path, format_named("reddit-listing"), MapOptions()))
+    items = import_file(path, "reddit-listing")
     assert isinstance(items[0], Quarantined)
     assert items[0].field == "data.children"
-    assert len(_posts(items[1:])) == 4
+    assert len(posts_by_id(items[1:])) == 4
 
 
 def test_sniffers_reject_other_formats(tmp_path: Path) -> None:
@@ -261,12 +260,7 @@ def test_sniffers_reject_other_formats(tmp_path: Path) -> None:
         "fourcat.csv": b'id,thread_id,body,author,subreddit,timestamp\n1,2,"x",a,b,2020-01-01\n',
         "youtube.json": b'{"kind": "youtube#videoListResponse", "items": []}\n',
     }
-    for name, content in samples.items():
-        path = tmp_path / name
-        path.write_bytes(content)
-        sample = read_sample(path)
-        for fmt in ("reddit-listing", "reddit-listing-document", "reddit-dump"):
-            assert format_named(fmt).sniff(sample) == 0, (name, fmt)
+    assert_sniffers_reject(tmp_path, samples, ("reddit-listing", "reddit-listing-document", "reddit-dump"))
 
 
 def test_zstd_dump_fixture_is_real_zstd() -> None:
@@ -275,13 +269,6 @@ def test_zstd_dump_fixture_is_real_zstd() -> None:
     assert text.count(b"\n") == 10
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=6), children, max_size=4)
-    ),
-    max_leaves=20,
-)
 _thing_keys = [
     "id", "name", "title", "body", "selftext", "author", "author_fullname", "created_utc", "edited",
     "score", "num_comments", "permalink", "url", "is_self", "over_18", "parent_id", "link_id", "subreddit",
@@ -298,20 +285,14 @@ _valid_thing = {
 }
 # A valid thing with a few fields replaced by arbitrary JSON reaches the deep paths of the mapper.
 _thing = st.one_of(
-    st.fixed_dictionaries({}, optional=dict.fromkeys(_thing_keys, _json)),
-    st.builds(lambda extra: {**_valid_thing, **extra}, st.dictionaries(st.sampled_from(_thing_keys), _json)),
+    st.fixed_dictionaries({}, optional=dict.fromkeys(_thing_keys, JSON)),
+    st.builds(lambda extra: {**_valid_thing, **extra}, st.dictionaries(st.sampled_from(_thing_keys), JSON)),
 )
 _child = st.fixed_dictionaries({"kind": st.sampled_from(["t1", "t3", "t5", "more", "x"]), "data": _thing})
 _listing = st.builds(lambda c: {"kind": "Listing", "data": {"children": c}}, st.lists(_child, max_size=4))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(_json, _thing, _listing, st.lists(_listing, max_size=2)))
+@given(st.one_of(JSON, _thing, _listing, st.lists(_listing, max_size=2)))
 def test_mappers_raise_only_bad_record_on_arbitrary_json(value: object) -> None:
-    raw = json.dumps(value).encode()  # stdlib: also emits integers beyond 64 bits
-    for mapper in (map_listing, map_dump):
-        try:
-            result = mapper(raw, LOC, MapOptions())
-        except BadRecord:
-            continue
-        assert all(isinstance(r, Envelope | Quarantined) for r in result)
+    assert_only_bad_record((map_listing, map_dump), value, LOC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,24 +10,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.connectors.helpers import (
+    FIXTURE_ROOT,
+    JSON,
+    assert_only_bad_record,
+    assert_sniffers_reject,
+    detected,
+    import_file,
+    posts_by_id,
+)
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
-from watchfloor.connectors.registry import detect_format, format_named
 from watchfloor.connectors.telegram.desktop import map_export
 from watchfloor.connectors.telegram.mapping import map_messages, utf16_slice
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Location, Post, Quarantined
+from watchfloor.domain.post import Envelope, Location, Quarantined
 
-HERE = Path(__file__).parent.parent / "fixtures" / "telegram"
+HERE = FIXTURE_ROOT / "telegram"
 LOC = Location(source="test")
-
-
-def _items(name: str, fmt: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(HERE / name, format_named(fmt), MapOptions()))
-
-
-def _posts(items: list[Envelope | Quarantined]) -> dict[str, Post]:
-    return {i.post.native_id: i.post for i in items if isinstance(i, Envelope) and i.post}
 
 
 @pytest.mark.parametrize(
@@ -40,14 +38,14 @@ def _posts(items: list[Envelope | Quarantined]) -> dict[str, Post]:
     ],
 )
 def test_detects_telegram_fixtures(name: str, expected: str) -> None:
-    assert detect_format(read_sample(HERE / name)).name == expected
+    assert detected(HERE / name) == expected
 
 
 def test_real_channel_posts_map_ids_times_text_and_channel() -> None:
-    items = _items("ru_news_naked_science.json.gz", "telegram-messages")
+    items = import_file(HERE / "ru_news_naked_science.json.gz", "telegram-messages")
     assert len(items) == 20
     assert [i.location.index for i in items] == list(range(20))
-    posts = _posts(items)
+    posts = posts_by_id(items)
     assert len(posts) == 20
     first = posts["1000724666/11877"]
     assert first.created_at == datetime(2024, 12, 4, 9, 0, 28, tzinfo=UTC)
@@ -64,8 +62,8 @@ def test_real_channel_posts_map_ids_times_text_and_channel() -> None:
 
 
 def test_telethon_entities_use_utf16_offsets_after_emoji() -> None:
-    items = _items("telethon_constructed.json", "telegram-messages")
-    post = _posts(items)["1000000002/2"]
+    items = import_file(HERE / "telethon_constructed.json", "telegram-messages")
+    post = posts_by_id(items)["1000000002/2"]
     assert post.text is not None
     assert post.text.startswith("🚨 Bridge closed. #traffic")
     assert post.hashtags == ("traffic",)
@@ -82,8 +80,8 @@ def test_telethon_entities_use_utf16_offsets_after_emoji() -> None:
 
 
 def test_telethon_forwards_replies_media_and_skips() -> None:
-    items = _items("telethon_constructed.json", "telegram-messages")
-    posts = _posts(items)
+    items = import_file(HERE / "telethon_constructed.json", "telegram-messages")
+    posts = posts_by_id(items)
     assert posts["1000000002/3"].repost_of == "1000000003/481"
     photo = posts["1000000002/4"]
     assert photo.reply_to == "1000000002/2"
@@ -107,9 +105,9 @@ def test_telethon_forwards_replies_media_and_skips() -> None:
 
 
 def test_desktop_export_maps_messages_and_uses_unixtime_not_local_date() -> None:
-    items = _items("desktop_result.json", "telegram-desktop")
+    items = import_file(HERE / "desktop_result.json", "telegram-desktop")
     assert len(items) == 11
-    posts = _posts(items)
+    posts = posts_by_id(items)
     plain = posts["1000000001/2"]
     assert plain.created_at == datetime(2024, 3, 1, 10, 15, tzinfo=UTC)  # "date" says 11:15 local
     assert plain.text == "Road closed near the old bridge this morning."
@@ -136,7 +134,7 @@ def test_desktop_export_maps_messages_and_uses_unixtime_not_local_date() -> None
 
 
 def test_desktop_bad_messages_are_quarantined_with_field_while_the_rest_maps() -> None:
-    items = _items("desktop_result.json", "telegram-desktop")
+    items = import_file(HERE / "desktop_result.json", "telegram-desktop")
     first = items[0]
     assert isinstance(first, Envelope)
     assert first.skipped_reason == "service message (create_channel), not a post"
@@ -147,7 +145,7 @@ def test_desktop_bad_messages_are_quarantined_with_field_while_the_rest_maps() -
     assert "epoch" in bad[8].reason
     assert "impossible date" in bad[9].reason
     assert orjson.loads(bad[7].raw)["id"] == 8
-    assert len(_posts(items)) == 7
+    assert len(posts_by_id(items)) == 7
 
 
 @pytest.mark.parametrize("chat_type", ["personal_chat", "private_channel", "private_supergroup", None])
@@ -156,7 +154,7 @@ def test_desktop_refuses_private_chats(tmp_path: Path, chat_type: str | None) ->
     doc["type"] = chat_type
     path = tmp_path / "result.json"
     path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
-    items = list(iter_file(path, format_named("telegram-desktop"), MapOptions()))
+    items = import_file(path, "telegram-desktop")
     assert len(items) == 1
     refused = items[0]
     assert isinstance(refused, Quarantined)
@@ -189,12 +187,7 @@ def test_sniffers_reject_other_formats(tmp_path: Path) -> None:
         "listing.json": b'[{"kind": "Listing", "data": {"children": []}}]\n',
         "generic.csv": b"id,date,text,author\n1,2024-01-01,hello,a\n",
     }
-    for name, content in samples.items():
-        path = tmp_path / name
-        path.write_bytes(content)
-        sample = read_sample(path)
-        for fmt in ("telegram-messages", "telegram-desktop"):
-            assert format_named(fmt).sniff(sample) == 0, (name, fmt)
+    assert_sniffers_reject(tmp_path, samples, ("telegram-messages", "telegram-desktop"))
 
 
 @given(st.text(), st.data())
@@ -222,11 +215,6 @@ def test_utf16_slice_rejects_half_of_a_surrogate_pair() -> None:
     assert utf16_slice("🚨x", 2, 5) is None
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=20,
-)
 _message_keys = [
     "_", "id", "message_id", "peer_id", "sender_id", "date", "message", "text", "entities", "media",
     "views", "forwards", "replies", "reply_to", "fwd_from", "edit_date", "from_id", "channel",
@@ -248,12 +236,12 @@ _valid_desktop = {
 }
 # A valid message with a few fields replaced by arbitrary JSON reaches the deep paths of the mappers.
 _message = st.one_of(
-    st.fixed_dictionaries({}, optional=dict.fromkeys(_message_keys, _json)),
+    st.fixed_dictionaries({}, optional=dict.fromkeys(_message_keys, JSON)),
     st.builds(
-        lambda extra: {**_valid_telethon, **extra}, st.dictionaries(st.sampled_from(_message_keys), _json)
+        lambda extra: {**_valid_telethon, **extra}, st.dictionaries(st.sampled_from(_message_keys), JSON)
     ),
     st.builds(
-        lambda extra: {**_valid_desktop, **extra}, st.dictionaries(st.sampled_from(_message_keys), _json)
+        lambda extra: {**_valid_desktop, **extra}, st.dictionaries(st.sampled_from(_message_keys), JSON)
     ),
 )
 _document = st.fixed_dictionaries(
@@ -261,18 +249,12 @@ _document = st.fixed_dictionaries(
     optional={
         "type": st.sampled_from(["public_channel", "personal_chat"]),
         "id": st.integers(),
-        "chat": _json,
+        "chat": JSON,
     },
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(_json, _document, st.lists(_message, max_size=3)))
+@given(st.one_of(JSON, _document, st.lists(_message, max_size=3)))
 def test_mappers_raise_only_bad_record_on_arbitrary_json(value: object) -> None:
-    raw = json.dumps(value).encode()
-    for mapper in (map_messages, map_export):
-        try:
-            result = mapper(raw, LOC, MapOptions())
-        except BadRecord:
-            continue
-        assert all(isinstance(r, Envelope | Quarantined) for r in result)
+    assert_only_bad_record((map_messages, map_export), value, LOC)

@@ -2,32 +2,24 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
+from tests.connectors.helpers import FIXTURE_ROOT, detected, fixture_files, import_file, json_lines, mutated
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
-from watchfloor.connectors.registry import detect_format, format_named
+from watchfloor.connectors.files import read_sample
 from watchfloor.connectors.twitter import sniff_twarc2, sniff_v1
 from watchfloor.connectors.twitter.mapping import map_v1_line
 from watchfloor.connectors.twitter.mapping_v2 import map_twarc2_line
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Geotag, Location, Metrics, Post, Quarantined
 
-FIXTURES = Path(__file__).parent.parent / "fixtures" / "twitter"
-
-
-def _import(name: str, fmt: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(FIXTURES / name, format_named(fmt), MapOptions()))
+FIXTURES = FIXTURE_ROOT / "twitter"
 
 
 def _posts(items: list[Envelope | Quarantined], line: int | None = None) -> list[Post]:
@@ -61,13 +53,11 @@ def _skips(items: list[Envelope | Quarantined]) -> list[str]:
     ],
 )
 def test_detects_each_fixture(name: str, fmt: str) -> None:
-    assert detect_format(read_sample(FIXTURES / name)).name == fmt
+    assert detected(FIXTURES / name) == fmt
 
 
 def test_sniffers_score_zero_on_other_platforms_fixtures() -> None:
-    others = [p for d in ("bluesky", "mastodon") for p in sorted((FIXTURES.parent / d).glob("*.json*"))]
-    assert others
-    for path in others:
+    for path in fixture_files("bluesky", "mastodon"):
         sample = read_sample(path)
         assert (sniff_v1(sample), sniff_twarc2(sample)) == (0, 0), path.name
 
@@ -82,7 +72,7 @@ def test_v1_and_twarc2_sniffers_do_not_claim_each_other() -> None:
 
 
 def test_real_v1_status_with_point_place_photo_and_entities() -> None:
-    (post,) = _posts(_import("pheme_v1.jsonl", "twitter-v1"), line=1)
+    (post,) = _posts(import_file(FIXTURES / "pheme_v1.jsonl", "twitter-v1"), line=1)
     assert post.platform == "twitter"
     assert post.native_id == "552986187364065281"
     assert post.url == "https://twitter.com/MattNavarra/status/552986187364065281"
@@ -108,7 +98,7 @@ def test_real_v1_status_with_point_place_photo_and_entities() -> None:
 
 
 def test_real_v1_text_is_unescaped_and_all_photos_are_kept() -> None:
-    (post,) = _posts(_import("pheme_v1.jsonl", "twitter-v1"), line=2)
+    (post,) = _posts(import_file(FIXTURES / "pheme_v1.jsonl", "twitter-v1"), line=2)
     assert post.text is not None
     assert "wearing hoods & black clothing" in post.text
     assert [m.native_id for m in post.media] == [
@@ -119,7 +109,7 @@ def test_real_v1_text_is_unescaped_and_all_photos_are_kept() -> None:
 
 
 def test_real_v1_place_without_point_and_mentions() -> None:
-    items = _import("pheme_v1.jsonl", "twitter-v1")
+    items = import_file(FIXTURES / "pheme_v1.jsonl", "twitter-v1")
     (ottawa,) = _posts(items, line=5)
     assert ottawa.geo == Geotag(place_name="Ottawa, Ontario", country_code="CA")
     assert ottawa.author_handle == "OttawaPolice"
@@ -130,7 +120,7 @@ def test_real_v1_place_without_point_and_mentions() -> None:
 
 
 def test_real_pheme_file_is_one_array_mapped_element_by_element() -> None:
-    items = _import("pheme_ebola-essien.json.gz", "twitter-v1")
+    items = import_file(FIXTURES / "pheme_ebola-essien.json.gz", "twitter-v1")
     assert len(items) == 14
     assert [i.location.index for i in items] == list(range(14))
     assert all(isinstance(i, Envelope) and i.post is not None for i in items)
@@ -145,7 +135,7 @@ def test_real_pheme_file_is_one_array_mapped_element_by_element() -> None:
 
 
 def test_v1_extended_tweet_retweet_and_quote() -> None:
-    items = _import("v1_constructed.jsonl", "twitter-v1")
+    items = import_file(FIXTURES / "v1_constructed.jsonl", "twitter-v1")
     (original,) = _posts(items, line=1)
     assert original.text is not None
     assert original.text.endswith("— please share & stay safe")  # extended_tweet.full_text, unescaped
@@ -174,7 +164,7 @@ def test_v1_extended_tweet_retweet_and_quote() -> None:
 
 
 def test_v1_reply_geotag_delete_and_notices() -> None:
-    items = _import("v1_constructed.jsonl", "twitter-v1")
+    items = import_file(FIXTURES / "v1_constructed.jsonl", "twitter-v1")
     (reply,) = _posts(items, line=4)
     assert reply.reply_to == "1500000000000000003"
     assert reply.geo == Geotag(
@@ -189,7 +179,7 @@ def test_v1_reply_geotag_delete_and_notices() -> None:
 
 
 def test_v1_malformed_records_are_quarantined_and_neighbours_still_map() -> None:
-    items = _import("v1_malformed.jsonl", "twitter-v1")
+    items = import_file(FIXTURES / "v1_malformed.jsonl", "twitter-v1")
     assert [i.location.line for i in items if isinstance(i, Envelope)] == [1, 6]
     bad = {i.location.line: i for i in items if isinstance(i, Quarantined)}
     assert bad[2].reason.startswith("not valid JSON")
@@ -205,7 +195,7 @@ def test_v1_malformed_records_are_quarantined_and_neighbours_still_map() -> None
 
 
 def test_stream_page_joins_includes_and_quarantines_the_broken_line() -> None:
-    items = _import("twarc2_streaming_output_with_error.jsonl", "twarc2")
+    items = import_file(FIXTURES / "twarc2_streaming_output_with_error.jsonl", "twarc2")
     first = [i for i in items if i.location.line == 1]
     assert [i.location.index for i in first] == [0, None]  # the tweet, then the quoted tweet it includes
     quoting, quoted = _posts(first)
@@ -235,7 +225,7 @@ def test_stream_page_joins_includes_and_quarantines_the_broken_line() -> None:
 
 
 def test_page_raw_payload_is_the_flattened_tweet_and_maps_back_to_the_same_post() -> None:
-    items = _import("twarc2_streaming_output_with_error.jsonl", "twarc2")
+    items = import_file(FIXTURES / "twarc2_streaming_output_with_error.jsonl", "twarc2")
     envelope = items[0]
     assert isinstance(envelope, Envelope)
     flat = orjson.loads(envelope.raw)
@@ -247,7 +237,7 @@ def test_page_raw_payload_is_the_flattened_tweet_and_maps_back_to_the_same_post(
 
 
 def test_v2_point_is_longitude_first_and_reply_keeps_the_thread_root() -> None:
-    items = _import("twarc2_geo_tweets.jsonl", "twarc2")
+    items = import_file(FIXTURES / "twarc2_geo_tweets.jsonl", "twarc2")
     (instagram,) = _posts(items, line=1)
     assert instagram.geo == Geotag(latitude=88.01785747, longitude=42.77810097)
     assert instagram.langs == ("pl",)
@@ -264,7 +254,7 @@ def test_v2_point_is_longitude_first_and_reply_keeps_the_thread_root() -> None:
 
 
 def test_edited_tweet_keeps_the_latest_version() -> None:
-    items = _import("twarc2_edited_before.jsonl", "twarc2")
+    items = import_file(FIXTURES / "twarc2_edited_before.jsonl", "twarc2")
     assert _skips(items) == [
         "older version of an edited tweet; the latest version 1576994789110992896 is in this line too"
     ]
@@ -276,7 +266,7 @@ def test_edited_tweet_keeps_the_latest_version() -> None:
 
 
 def test_video_takes_the_best_mp4_and_its_still() -> None:
-    (post,) = _posts(_import("twarc2_media_tweet.jsonl", "twarc2"))
+    (post,) = _posts(import_file(FIXTURES / "twarc2_media_tweet.jsonl", "twarc2"))
     (video,) = post.media
     assert video.kind == "video"
     assert video.url is not None
@@ -290,7 +280,7 @@ def test_video_takes_the_best_mp4_and_its_still() -> None:
 
 
 def test_flattened_lines_map_retweets_as_pointers_to_their_originals() -> None:
-    items = _import("twarc2_flat.jsonl.gz", "twarc2")
+    items = import_file(FIXTURES / "twarc2_flat.jsonl.gz", "twarc2")
     assert not [i for i in items if isinstance(i, Quarantined)]
     assert len({i.location.line for i in items}) == 100
     retweet, original = _posts(items, line=1)
@@ -305,9 +295,11 @@ def test_flattened_lines_map_retweets_as_pointers_to_their_originals() -> None:
 
 
 def test_non_tweet_lines_are_skipped_with_reasons() -> None:
-    assert _skips(_import("twarc2_counts.jsonl", "twarc2")) == ["tweet counts are not posts"]
-    assert _skips(_import("twarc2_lists.jsonl", "twarc2")) == ["list objects are not posts"] * 2
-    skips = _skips(_import("twarc2_constructed.jsonl", "twarc2"))
+    assert _skips(import_file(FIXTURES / "twarc2_counts.jsonl", "twarc2")) == ["tweet counts are not posts"]
+    assert (
+        _skips(import_file(FIXTURES / "twarc2_lists.jsonl", "twarc2")) == ["list objects are not posts"] * 2
+    )
+    skips = _skips(import_file(FIXTURES / "twarc2_constructed.jsonl", "twarc2"))
     assert skips == [
         "page holds only 1 error(s), no tweets "
         "(first: Could not find tweet with ids: [1600000000000000099].)",
@@ -317,7 +309,7 @@ def test_non_tweet_lines_are_skipped_with_reasons() -> None:
 
 
 def test_constructed_page_note_tweet_bad_element_and_orphan_retweet() -> None:
-    items = _import("twarc2_constructed.jsonl", "twarc2")
+    items = import_file(FIXTURES / "twarc2_constructed.jsonl", "twarc2")
     page = [i for i in items if i.location.line == 1]
     assert [(i.location.index, type(i).__name__) for i in page] == [
         (0, "Envelope"),
@@ -343,7 +335,7 @@ def test_constructed_page_note_tweet_bad_element_and_orphan_retweet() -> None:
 
 
 def test_broken_referenced_tweet_fails_alone_in_a_flattened_line() -> None:
-    line = [i for i in _import("twarc2_constructed.jsonl", "twarc2") if i.location.line == 7]
+    line = [i for i in import_file(FIXTURES / "twarc2_constructed.jsonl", "twarc2") if i.location.line == 7]
     quoting, broken = line
     assert isinstance(quoting, Envelope)
     assert quoting.post is not None
@@ -355,70 +347,21 @@ def test_broken_referenced_tweet_fails_alone_in_a_flattened_line() -> None:
 
 # --- robustness -------------------------------------------------------------------------------------
 
-_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
-    max_leaves=12,
-)
-
-
-def _bases(*names: str) -> list[Any]:
-    read = {name: (FIXTURES / name).read_bytes() for name in names}
-    lines = [
-        line
-        for name, data in read.items()
-        for line in (gzip.decompress(data) if name.endswith(".gz") else data).splitlines()
-    ]
-    values = []
-    for line in lines:
-        try:
-            values.append(orjson.loads(line))
-        except orjson.JSONDecodeError:
-            continue
-    return values
-
-
-_V1_BASES = _bases("pheme_v1.jsonl", "v1_constructed.jsonl")
+_V1_BASES = json_lines(FIXTURES / "pheme_v1.jsonl", FIXTURES / "v1_constructed.jsonl")
 _V2_BASES = [
-    *_bases(
-        "twarc2_streaming_output_with_error.jsonl",
-        "twarc2_geo_tweets.jsonl",
-        "twarc2_edited_before.jsonl",
-        "twarc2_constructed.jsonl",
+    *json_lines(
+        FIXTURES / "twarc2_streaming_output_with_error.jsonl",
+        FIXTURES / "twarc2_geo_tweets.jsonl",
+        FIXTURES / "twarc2_edited_before.jsonl",
+        FIXTURES / "twarc2_constructed.jsonl",
     ),
-    *_bases("twarc2_flat.jsonl.gz")[:5],  # flattened lines: one tweet with its expansions inlined
+    # flattened lines: one tweet with its expansions inlined
+    *json_lines(FIXTURES / "twarc2_flat.jsonl.gz")[:5],
 ]
 
 
-def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-def _replace(value: Any, path: tuple[str | int, ...], new: object) -> Any:
-    if not path:
-        return new
-    copy = dict(value) if isinstance(value, dict) else list(value)
-    copy[path[0]] = _replace(copy[path[0]], path[1:], new)  # type: ignore[index]
-    return copy
-
-
-@st.composite
-def _mutated(draw: st.DrawFn, bases: list[Any]) -> object:
-    value: object = draw(st.sampled_from(bases))
-    for _ in range(draw(st.integers(1, 3))):
-        value = _replace(value, draw(st.sampled_from(_paths(value))), draw(_JSON))
-    return value
-
-
 @settings(max_examples=300, deadline=None)
-@given(_mutated(_V1_BASES))
+@given(mutated(_V1_BASES))
 def test_v1_mapper_raises_only_bad_record_on_mutated_statuses(value: object) -> None:
     try:
         result = map_v1_line(json.dumps(value).encode(), Location(source="t"), MapOptions())
@@ -428,7 +371,7 @@ def test_v1_mapper_raises_only_bad_record_on_mutated_statuses(value: object) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(_mutated(_V2_BASES))
+@given(mutated(_V2_BASES))
 def test_twarc2_mapper_raises_only_bad_record_on_mutated_pages(value: object) -> None:
     try:
         result = map_twarc2_line(json.dumps(value).encode(), Location(source="t"), MapOptions())

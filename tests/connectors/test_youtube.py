@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,23 +10,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.connectors.helpers import (
+    FIXTURE_ROOT,
+    JSON,
+    assert_only_bad_record,
+    assert_sniffers_reject,
+    detected,
+    import_file,
+    posts_by_id,
+)
 from watchfloor.connectors.base import MapOptions
-from watchfloor.connectors.files import iter_file, read_sample
-from watchfloor.connectors.registry import detect_format, format_named
 from watchfloor.connectors.youtube.mapping import map_document, map_lines
-from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Post, Quarantined
 
-HERE = Path(__file__).parent.parent / "fixtures" / "youtube"
+HERE = FIXTURE_ROOT / "youtube"
 LOC = Location(source="test", line=1)
-
-
-def _items(name: str, fmt: str) -> list[Envelope | Quarantined]:
-    return list(iter_file(HERE / name, format_named(fmt), MapOptions()))
-
-
-def _posts(items: list[Envelope | Quarantined]) -> dict[str, Post]:
-    return {i.post.native_id: i.post for i in items if isinstance(i, Envelope) and i.post}
 
 
 def _only_post(items: list[Envelope | Quarantined]) -> Post:
@@ -48,11 +45,11 @@ def _only_post(items: list[Envelope | Quarantined]) -> Post:
     ],
 )
 def test_detects_youtube_fixtures(name: str, expected: str) -> None:
-    assert detect_format(read_sample(HERE / name)).name == expected
+    assert detected(HERE / name) == expected
 
 
 def test_video_from_videos_list() -> None:
-    video = _only_post(_items("videos_info_single.json", "youtube-api-document"))
+    video = _only_post(import_file(HERE / "videos_info_single.json", "youtube-api-document"))
     assert video.native_id == "D-lhorsDlUQ"
     assert video.url == "https://www.youtube.com/watch?v=D-lhorsDlUQ"
     assert video.title == "What are Actions on Google (Assistant on Air)"
@@ -70,15 +67,15 @@ def test_video_from_videos_list() -> None:
 
 
 def test_chart_videos_strip_language_regions() -> None:
-    posts = _posts(_items("responses.jsonl", "youtube-api"))
+    posts = posts_by_id(import_file(HERE / "responses.jsonl", "youtube-api"))
     assert posts["MKM90u7pf3U"].langs == ("zh",)  # defaultAudioLanguage "zh-Hans"
     assert posts["MKM90u7pf3U"].author_name == "Kanye West"
     assert posts["h107pApTY84"].langs == ("en",)  # "en" and "en" once
 
 
 def test_search_results_are_unescaped_snippets_and_channels_are_skipped() -> None:
-    items = _items("responses.jsonl", "youtube-api")
-    posts = _posts(items)
+    items = import_file(HERE / "responses.jsonl", "youtube-api")
+    posts = posts_by_id(items)
     surf = posts["i2hewkFijuY"]
     assert surf.title == "SURFING PERFECT PIPE & BACKDOOR || SUNRISE SHACK!"
     assert surf.author_name == "Koa Rothman"
@@ -88,16 +85,16 @@ def test_search_results_are_unescaped_snippets_and_channels_are_skipped() -> Non
     channel = [i for i in items if isinstance(i, Envelope) and i.location.line == 5]
     assert len(channel) == 1
     assert channel[0].skipped_reason == "YouTube youtube#channel is not a video or a comment"
-    skipped = _items("search_channels.json", "youtube-api-document")
+    skipped = import_file(HERE / "search_channels.json", "youtube-api-document")
     assert len(skipped) == 5
     assert all(isinstance(i, Envelope) and i.skipped_reason for i in skipped)
     assert "youtube#channel" in str(skipped[0].skipped_reason)  # type: ignore[union-attr]
 
 
 def test_comment_threads_map_text_links_hashtags_and_replies() -> None:
-    items = _items("comment_threads_by_video.json", "youtube-api-document")
+    items = import_file(HERE / "comment_threads_by_video.json", "youtube-api-document")
     assert [i.location.index for i in items] == [0, 1, 2, 3, 4]
-    posts = _posts(items)
+    posts = posts_by_id(items)
     hashtag = posts["comment:UgwI_ylXVnzPS8Q-oAV4AaABAg"]
     assert hashtag.text is not None
     assert hashtag.text.startswith("Lot's of good light coming in from here #ChromeDevSummit")
@@ -115,7 +112,7 @@ def test_comment_threads_map_text_links_hashtags_and_replies() -> None:
 
 
 def test_channel_comments_and_reply_lists() -> None:
-    posts = _posts(_items("responses.jsonl", "youtube-api"))
+    posts = posts_by_id(import_file(HERE / "responses.jsonl", "youtube-api"))
     on_channel = posts["comment:UgwSRpgkjCe6OHHe3IJ4AaABAg"]
     assert on_channel.text == "中午吃啥"
     assert (on_channel.reply_to, on_channel.reply_root, on_channel.url) == (None, None, None)
@@ -184,7 +181,7 @@ def test_thread_with_embedded_replies_yields_one_envelope_each() -> None:
 def test_document_may_be_an_array_of_bare_resources() -> None:
     items = map_document(orjson.dumps([_video(id="first000001"), _video()]), LOC, MapOptions())
     assert [i.location.index for i in items] == [0, 1]
-    assert set(_posts(items)) == {"first000001", "abcdefghijk"}
+    assert set(posts_by_id(items)) == {"first000001", "abcdefghijk"}
 
 
 @pytest.mark.parametrize(
@@ -206,7 +203,7 @@ def test_bad_items_are_quarantined_while_neighbours_map(item: object, field: str
     assert bad.field == field
     assert reason_part in bad.reason
     assert bad.location.index == 1
-    assert set(_posts(items)) == {"good0000001", "abcdefghijk"}
+    assert set(posts_by_id(items)) == {"good0000001", "abcdefghijk"}
 
 
 def test_bad_lines_are_quarantined_whole(tmp_path: Path) -> None:
@@ -218,12 +215,12 @@ def test_bad_lines_are_quarantined_whole(tmp_path: Path) -> None:
         good,
     ]
     path.write_bytes(b"\n".join(lines) + b"\n")
-    items = list(iter_file(path, format_named("youtube-api"), MapOptions()))
+    items = import_file(path, "youtube-api")
     assert isinstance(items[0], Quarantined)
     assert "not valid JSON" in items[0].reason
     assert isinstance(items[1], Quarantined)
     assert items[1].field == "error"
-    assert len(_posts(items[2:])) == 2
+    assert len(posts_by_id(items[2:])) == 2
 
 
 def test_sniffers_reject_other_formats(tmp_path: Path) -> None:
@@ -234,19 +231,9 @@ def test_sniffers_reject_other_formats(tmp_path: Path) -> None:
         "statuses.json": b'[\n {"id": "1", "content": "x", "account": {}}\n]\n',
         "ct.csv": b"Page Name,User Name,Facebook Id,Post Created,Message\nx,y,1,2020-01-01,hi\n",
     }
-    for name, content in samples.items():
-        path = tmp_path / name
-        path.write_bytes(content)
-        sample = read_sample(path)
-        for fmt in ("youtube-api", "youtube-api-document"):
-            assert format_named(fmt).sniff(sample) == 0, (name, fmt)
+    assert_sniffers_reject(tmp_path, samples, ("youtube-api", "youtube-api-document"))
 
 
-_json = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
-    max_leaves=20,
-)
 _snippet_keys = [
     "publishedAt", "updatedAt", "channelId", "channelTitle", "title", "description", "thumbnails",
     "defaultLanguage", "textDisplay", "textOriginal", "authorDisplayName", "authorChannelId", "likeCount",
@@ -255,9 +242,9 @@ _snippet_keys = [
 _valid_snippet = {"publishedAt": "2024-05-01T10:00:00Z", "textDisplay": "<a href='x'>#y</a>", "videoId": "v"}
 # A valid snippet with a few fields replaced by arbitrary JSON reaches the deep paths of the mapper.
 _snippet = st.one_of(
-    st.fixed_dictionaries({}, optional=dict.fromkeys(_snippet_keys, _json)),
+    st.fixed_dictionaries({}, optional=dict.fromkeys(_snippet_keys, JSON)),
     st.builds(
-        lambda extra: {**_valid_snippet, **extra}, st.dictionaries(st.sampled_from(_snippet_keys), _json)
+        lambda extra: {**_valid_snippet, **extra}, st.dictionaries(st.sampled_from(_snippet_keys), JSON)
     ),
 )
 _kinds = st.sampled_from(
@@ -266,23 +253,17 @@ _kinds = st.sampled_from(
 _item = st.fixed_dictionaries(
     {"kind": _kinds},
     optional={
-        "id": _json,
+        "id": JSON,
         "snippet": _snippet,
-        "statistics": _json,
-        "replies": _json,
-        "recordingDetails": _json,
+        "statistics": JSON,
+        "replies": JSON,
+        "recordingDetails": JSON,
     },
 )
 _response = st.builds(lambda items: {"kind": "youtube#videoListResponse", "items": items}, st.lists(_item))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(_json, _item, _response))
+@given(st.one_of(JSON, _item, _response))
 def test_mappers_raise_only_bad_record_on_arbitrary_json(value: object) -> None:
-    raw = json.dumps(value).encode()
-    for mapper in (map_lines, map_document):
-        try:
-            result = mapper(raw, LOC, MapOptions())
-        except BadRecord:
-            continue
-        assert all(isinstance(r, Envelope | Quarantined) for r in result)
+    assert_only_bad_record((map_lines, map_document), value, LOC)

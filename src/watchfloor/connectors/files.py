@@ -16,7 +16,7 @@ from typing import BinaryIO, cast
 import orjson
 import zstandard
 
-from watchfloor.connectors.base import FileFormat, MapOptions, Sample
+from watchfloor.connectors.base import FileFormat, MapOptions, Sample, quarantine
 from watchfloor.domain.errors import BadRecord, InputError
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
@@ -95,7 +95,7 @@ def _map_one(
     try:
         return fmt.map_record(raw, location, options)
     except BadRecord as exc:
-        return [Quarantined(raw=raw, format=fmt.name, location=location, reason=exc.reason, field=exc.field)]
+        return [quarantine(exc, raw, fmt.name, location)]
 
 
 def _iter_lines(

@@ -27,9 +27,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-import orjson
-
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json_object
+from watchfloor.connectors.values import as_dict, as_list, as_str, dict_items, required_str, unique
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Deletion, Envelope, Location, MediaRef, Post
 from watchfloor.domain.timeutil import parse_epoch, parse_iso
@@ -46,37 +45,27 @@ _FACET = "app.bsky.richtext.facet#"
 def map_jetstream_event(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one Jetstream event line to one envelope; raise ``BadRecord`` if it cannot be read."""
     del options  # nothing configurable for this format
-    event = _decode(raw)
+    event = decode_json_object(raw)
     kind = event.get("kind")
     if kind == "commit":
         return [_map_commit(event, raw, location)]
     if kind == "identity":
         return [_skipped(raw, location, "identity event (handle or DID document change) is not a post")]
     if kind == "account":
-        account = _dict(event.get("account")) or {}
+        account = as_dict(event.get("account")) or {}
         state = "active" if account.get("active") is True else f"inactive, status {account.get('status')}"
         return [_skipped(raw, location, f"account event ({state}) is not a post")]
     raise BadRecord(f"unknown Jetstream event kind {kind!r}", field="kind")
 
 
-def _decode(raw: bytes) -> dict[str, Any]:
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
-    if not isinstance(value, dict):
-        raise BadRecord(f"expected a JSON object, got {type(value).__name__}")
-    return value
-
-
 def _map_commit(event: dict[str, Any], raw: bytes, location: Location) -> Envelope:
-    did = _required_str(event, "did", "did")
-    commit = _dict(event.get("commit"))
+    did = required_str(event, "did", "did")
+    commit = as_dict(event.get("commit"))
     if commit is None:
         raise BadRecord("commit event without a commit object", field="commit")
-    collection = _required_str(commit, "collection", "commit.collection")
-    operation = _required_str(commit, "operation", "commit.operation")
-    rkey = _required_str(commit, "rkey", "commit.rkey")
+    collection = required_str(commit, "collection", "commit.collection")
+    operation = required_str(commit, "operation", "commit.operation")
+    rkey = required_str(commit, "rkey", "commit.rkey")
     uri = f"at://{did}/{collection}/{rkey}"
     indexed_at = _indexed_at(event)
 
@@ -88,7 +77,7 @@ def _map_commit(event: dict[str, Any], raw: bytes, location: Location) -> Envelo
     if operation not in ("create", "update"):
         raise BadRecord(f"unknown commit operation {operation!r}", field="commit.operation")
 
-    record = _dict(commit.get("record"))
+    record = as_dict(commit.get("record"))
     if record is None:
         raise BadRecord(f"{operation} without a record", field="commit.record")
     if record.get("createdAt") is None:
@@ -117,11 +106,9 @@ def _map_post(record: dict[str, Any], did: str, rkey: str, base: dict[str, Any])
     if text is not None and not isinstance(text, str):
         raise BadRecord(f"expected a string, got {type(text).__name__}", field="commit.record.text")
     mentions, urls, tags = _facets(record.get("facets"))
-    tags.extend(t for t in _str_items(record.get("tags")) if t not in tags)
-    langs = tuple(_str_items(record.get("langs")))
+    langs = unique(as_list(record.get("langs")))
     media, quote_of, embed_urls = _embed(record.get("embed"))
-    urls.extend(u for u in embed_urls if u not in urls)
-    reply = _dict(record.get("reply")) or {}
+    reply = as_dict(record.get("reply")) or {}
     return Post(
         **base,
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
@@ -132,50 +119,50 @@ def _map_post(record: dict[str, Any], did: str, rkey: str, base: dict[str, Any])
         reply_root=_strong_ref_uri(reply.get("root")),
         quote_of=quote_of,
         media=tuple(media),
-        hashtags=tuple(tags),
-        mentions=tuple(mentions),
-        urls=tuple(urls),
+        hashtags=unique([*tags, *as_list(record.get("tags"))]),
+        mentions=unique(mentions),
+        urls=unique([*urls, *embed_urls]),
     )
 
 
-def _facets(value: object) -> tuple[list[str], list[str], list[str]]:
-    """Return (mentioned DIDs, link URIs, tags) from rich-text facets, in order, without repeats."""
-    mentions: list[str] = []
-    urls: list[str] = []
-    tags: list[str] = []
-    for facet in _dict_items(value):
-        for feature in _dict_items(facet.get("features")):
+def _facets(value: object) -> tuple[list[object], list[object], list[object]]:
+    """Return (mentioned DIDs, link URIs, tags) from rich-text facets, in order, as given (unchecked)."""
+    mentions: list[object] = []
+    urls: list[object] = []
+    tags: list[object] = []
+    for facet in dict_items(value):
+        for feature in dict_items(facet.get("features")):
             kind = feature.get("$type")
             if kind == _FACET + "mention":
-                _add(mentions, feature.get("did"))
+                mentions.append(feature.get("did"))
             elif kind == _FACET + "link":
-                _add(urls, feature.get("uri"))
+                urls.append(feature.get("uri"))
             elif kind == _FACET + "tag":
-                _add(tags, feature.get("tag"))
+                tags.append(feature.get("tag"))
     return mentions, urls, tags
 
 
 def _embed(value: object) -> tuple[list[MediaRef], str | None, list[str]]:
     """Return (media, quoted post URI, link URIs) from a post's embed, whatever its type."""
-    embed = _dict(value)
+    embed = as_dict(value)
     if embed is None:
         return [], None, []
     kind = embed.get("$type")
     if kind == "app.bsky.embed.recordWithMedia":
         media, _, urls = _embed(embed.get("media"))
-        record = _dict(embed.get("record")) or {}
+        record = as_dict(embed.get("record")) or {}
         return media, _quoted_post(record.get("record")), urls
     if kind == "app.bsky.embed.record":
         return [], _quoted_post(embed.get("record")), []
     if kind == "app.bsky.embed.external":
-        external = _dict(embed.get("external")) or {}
-        uri = _str(external.get("uri"))
+        external = as_dict(embed.get("external")) or {}
+        uri = as_str(external.get("uri"))
         if uri is None:
             return [], None, []
         return [MediaRef(kind="link_card", url=uri)], None, [uri]
     # images, video, and any later media embed shaped like them (a gallery of images)
     found = [
-        _blob_ref("image", item.get("image"), item.get("alt")) for item in _dict_items(embed.get("images"))
+        _blob_ref("image", item.get("image"), item.get("alt")) for item in dict_items(embed.get("images"))
     ]
     if "video" in embed:
         found.append(_blob_ref("video", embed.get("video"), embed.get("alt")))
@@ -183,16 +170,16 @@ def _embed(value: object) -> tuple[list[MediaRef], str | None, list[str]]:
 
 
 def _blob_ref(kind: Literal["image", "video"], blob: object, alt: object) -> MediaRef | None:
-    blob_dict = _dict(blob)
+    blob_dict = as_dict(blob)
     if blob_dict is None:
         return None
-    ref = _dict(blob_dict.get("ref")) or {}
-    cid = _str(ref.get("$link")) or _str(blob_dict.get("cid"))  # legacy blobs carry a bare "cid"
+    ref = as_dict(blob_dict.get("ref")) or {}
+    cid = as_str(ref.get("$link")) or as_str(blob_dict.get("cid"))  # legacy blobs carry a bare "cid"
     return MediaRef(
         kind=kind,
         native_id=cid,
-        mime_type=_str(blob_dict.get("mimeType")),
-        alt_text=_str(alt),
+        mime_type=as_str(blob_dict.get("mimeType")),
+        alt_text=as_str(alt),
     )
 
 
@@ -203,8 +190,8 @@ def _quoted_post(ref: object) -> str | None:
 
 
 def _strong_ref_uri(value: object) -> str | None:
-    ref = _dict(value)
-    uri = _str(ref.get("uri")) if ref is not None else None
+    ref = as_dict(value)
+    uri = as_str(ref.get("uri")) if ref is not None else None
     return uri if uri is not None and uri.startswith("at://") else None
 
 
@@ -220,35 +207,3 @@ def _envelope(raw: bytes, location: Location, post: Post) -> Envelope:
 
 def _skipped(raw: bytes, location: Location, reason: str) -> Envelope:
     return Envelope(raw=raw, format=FORMAT, location=location, skipped_reason=reason)
-
-
-def _required_str(obj: dict[str, Any], key: str, field: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRecord("missing or not a string", field=field)
-    return value
-
-
-def _dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict_items(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _str_items(value: object) -> list[str]:
-    items: list[str] = []
-    if isinstance(value, list):
-        for item in value:
-            _add(items, item)
-    return items
-
-
-def _add(items: list[str], value: object) -> None:
-    if isinstance(value, str) and value and value not in items:
-        items.append(value)

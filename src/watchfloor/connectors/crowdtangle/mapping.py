@@ -31,11 +31,17 @@ from datetime import UTC, datetime, tzinfo
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
-
 from watchfloor.connectors.base import MapOptions, MapResult
 from watchfloor.connectors.crowdtangle.timezones import localize
-from watchfloor.connectors.generic_csv.cells import cell, parse_count, parse_native_id, split_urls
+from watchfloor.connectors.generic_csv.cells import (
+    cell,
+    decode_row,
+    http_or_none,
+    parse_count,
+    parse_native_id,
+    split_urls,
+    strip_at,
+)
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, MediaKind, MediaRef, Metrics, Post
 from watchfloor.domain.timeutil import ensure_plausible
@@ -75,9 +81,7 @@ _TYPE_KINDS: Mapping[str, MediaKind] = {
 
 def map_crowdtangle_row(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one CrowdTangle CSV row (a JSON object {header: cell}) to an envelope holding its Post."""
-    row = orjson.loads(raw)
-    if not isinstance(row, dict):
-        raise BadRecord("expected a CSV row as a JSON object")
+    row = decode_row(raw)
     url = cell(row, "URL")
     platform = _platform(row, url, options)
     created_at = _post_created(row, options)
@@ -93,9 +97,9 @@ def map_crowdtangle_row(raw: bytes, location: Location, options: MapOptions) -> 
         created_at=created_at,
         source=FORMAT_NAME,
         source_version=SOURCE_VERSION,
-        url=url if url and url.lower().startswith(("http://", "https://")) else None,
+        url=http_or_none(url),
         author_id=None if group else _id_or_none(owner_id),
-        author_handle=None if group else _strip_at(cell(row, "User Name")),
+        author_handle=None if group else strip_at(cell(row, "User Name")),
         author_name=None if group else cell(row, "Page Name") or cell(row, "Account"),
         title=cell(row, "Link Text") or cell(row, "Title"),
         text=cell(row, "Description") if is_instagram else cell(row, "Message"),
@@ -210,7 +214,3 @@ def _media(post_type: str | None, link: str | None, photo: str | None) -> tuple[
 
 def _id_or_none(value: str | None) -> str | None:
     return parse_native_id(value, field="Facebook Id") if value else None
-
-
-def _strip_at(handle: str | None) -> str | None:
-    return handle.lstrip("@") or None if handle else None

@@ -16,20 +16,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-import orjson
-
 from watchfloor.connectors.base import MapOptions, MapResult
 from watchfloor.connectors.fourcat.platform_names import normalise_platform
 from watchfloor.connectors.generic_csv.cells import (
     cell,
+    decode_row,
+    http_or_none,
     parse_count,
     parse_langs,
     parse_native_id,
     parse_time,
     split_list,
     split_urls,
+    strip_at,
 )
-from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Metrics, Post
 
 FORMAT_NAME = "4cat-csv"
@@ -58,9 +58,7 @@ _METRIC_COLUMNS: Mapping[str, tuple[str, ...]] = {
 
 def map_4cat_csv_row(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one 4CAT CSV row (a JSON object {header: cell}) to an envelope holding its Post."""
-    row = orjson.loads(raw)
-    if not isinstance(row, dict):
-        raise BadRecord("expected a CSV row as a JSON object")
+    row = decode_row(raw)
     native_id = parse_native_id(cell(row, "id"), field="id")
     thread_id = cell(row, "thread_id")
     parent_id = cell(row, "parent_id")
@@ -71,9 +69,9 @@ def map_4cat_csv_row(raw: bytes, location: Location, options: MapOptions) -> Map
         created_at=_created_at(row),
         source=FORMAT_NAME,
         source_version=SOURCE_VERSION,
-        url=_http_or_none(_first(row, _URL_COLUMNS)),
+        url=http_or_none(_first(row, _URL_COLUMNS)),
         author_id=cell(row, "author_id"),
-        author_handle=_strip_at(cell(row, "author")),
+        author_handle=strip_at(cell(row, "author")),
         author_name=_first(row, _AUTHOR_NAME_COLUMNS),
         title=cell(row, "subject"),
         text=cell(row, "body"),
@@ -126,14 +124,4 @@ def _first(row: Mapping[str, object], columns: tuple[str, ...]) -> str | None:
         value = cell(row, column)
         if value is not None:
             return value
-    return None
-
-
-def _strip_at(handle: str | None) -> str | None:
-    return handle.lstrip("@") or None if handle else None
-
-
-def _http_or_none(value: str | None) -> str | None:
-    if value and value.lower().startswith(("http://", "https://")):
-        return value
     return None

@@ -14,9 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
-import orjson
-
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json
 from watchfloor.connectors.fourcat.platform_names import normalise_platform
 from watchfloor.connectors.fourcat.zs_items import map_instagram, map_threads, map_tiktok
 from watchfloor.connectors.fourcat.zs_json import (
@@ -64,10 +62,7 @@ _TEXT_KEYS = ("text", "desc", "content", "body", "description")
 
 def map_zeeschuimer_line(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one Zeeschuimer NDJSON line to an envelope holding its Post, or raise BadRecord."""
-    try:
-        item = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
+    item = decode_json(raw)
     if not isinstance(item, dict):
         raise BadRecord("expected a JSON object per line")
     module = as_str(item.get("source_platform"))

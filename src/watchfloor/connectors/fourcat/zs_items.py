@@ -16,17 +16,16 @@ from watchfloor.connectors.fourcat.zs_json import (
     Capture,
     JsonObject,
     as_count,
-    as_list,
     as_object,
     as_str,
     dig,
     http_url,
     new_post,
     require_id,
-    unique,
 )
+from watchfloor.connectors.values import as_list, as_number, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Geotag, MediaKind, MediaRef, Metrics, Post
+from watchfloor.domain.post import Geotag, MediaKind, MediaRef, Post
 from watchfloor.domain.timeutil import parse_epoch
 
 # Instagram and Threads give no hashtag list; 4CAT reads them from the caption the same way.
@@ -53,9 +52,9 @@ def map_tiktok(data: JsonObject, capture: Capture) -> Post:
         return value if value is not None else as_count(stats_v2.get(key))
 
     extras = [as_object(e) for e in as_list(data.get("textExtra"))]
-    hashtags = [as_str(e.get("hashtagName")) or "" for e in extras]
-    hashtags += [as_str(as_object(c).get("title")) or "" for c in as_list(data.get("challenges"))]
-    mentions = [as_str(e.get("userUniqueId")) or "" for e in extras]
+    hashtags = [as_str(e.get("hashtagName")) for e in extras]
+    hashtags += [as_str(as_object(c).get("title")) for c in as_list(data.get("challenges"))]
+    mentions = [as_str(e.get("userUniqueId")) for e in extras]
     video = as_object(data.get("video"))
     media = (MediaRef(kind="video", preview_url=http_url(video.get("cover"))),) if video else ()
     # TikTok's own label for the caption's language; "un" means it could not tell. "locationCreated"
@@ -77,7 +76,7 @@ def map_tiktok(data: JsonObject, capture: Capture) -> Post:
         mentions=unique(mentions),
         media=media,
         # "shareCount" counts link shares, not reposts, so it has no Metrics field and stays raw.
-        metrics=_metrics(
+        metrics=metrics_of(
             likes=stat("diggCount"),
             replies=stat("commentCount"),
             reposts=stat("repostCount"),
@@ -105,7 +104,7 @@ def map_instagram(data: JsonObject, capture: Capture) -> Post:
         text=caption,
         hashtags=unique(_HASHTAG.findall(caption or "")),
         media=_item_list_media(data),
-        metrics=_metrics(
+        metrics=metrics_of(
             likes=as_count(data.get("like_count")),
             replies=as_count(data.get("comment_count")),
             views=_first_count(data.get("play_count"), data.get("view_count")),
@@ -136,7 +135,7 @@ def map_threads(data: JsonObject, capture: Capture) -> Post:
         hashtags=unique(_HASHTAG.findall(caption or "")),
         urls=unique([_unwrap_redirect(link)]) if link else (),
         media=_item_list_media(post),
-        metrics=_metrics(
+        metrics=metrics_of(
             likes=as_count(post.get("like_count")),
             reposts=as_count(info.get("repost_count")),
             replies=as_count(info.get("direct_reply_count")),
@@ -169,7 +168,7 @@ def _map_instagram_graph(node: JsonObject, capture: Capture) -> Post:
         text=caption,
         hashtags=unique(_HASHTAG.findall(caption or "")),
         media=media,
-        metrics=_metrics(
+        metrics=metrics_of(
             likes=as_count(dig(node, "edge_media_preview_like", "count")),
             replies=_first_count(
                 dig(node, "edge_media_to_comment", "count"), dig(node, "edge_media_preview_comment", "count")
@@ -198,18 +197,12 @@ def _item_list_media(data: JsonObject) -> tuple[MediaRef, ...]:
 def _geotag(location: JsonObject) -> Geotag | None:
     # A location the poster attached to this post: kept with the post, never aggregated per person.
     name = as_str(location.get("name"))
-    latitude, longitude = _coordinate(location.get("lat")), _coordinate(location.get("lng"))
+    latitude, longitude = as_number(location.get("lat")), as_number(location.get("lng"))
     if latitude is None or longitude is None:
         latitude = longitude = None
     if name is None and latitude is None:
         return None
     return Geotag(place_name=name, latitude=latitude, longitude=longitude)
-
-
-def _coordinate(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return None
 
 
 def _unwrap_redirect(url: str) -> str:
@@ -230,8 +223,3 @@ def _first_count(*values: object) -> int | None:
         if count is not None:
             return count
     return None
-
-
-def _metrics(**counts: int | None) -> Metrics | None:
-    given = {name: value for name, value in counts.items() if value is not None}
-    return Metrics(**given) if given else None

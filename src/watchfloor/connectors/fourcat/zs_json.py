@@ -1,7 +1,10 @@
 """Small pure helpers for reading platform-internal JSON captured by Zeeschuimer.
 
 Platform web APIs change shape often and without notice, so every read here tolerates a missing or
-differently-typed value and returns None; the mappers decide which absences are fatal.
+differently-typed value and returns None; the mappers decide which absences are fatal. ``as_str`` and
+``as_count`` here are more lenient than the shared ones in :mod:`watchfloor.connectors.values` (web
+apps send ids and counts as numbers or strings interchangeably); lists and de-duplication use the
+shared ``as_list`` and ``unique``.
 """
 
 from __future__ import annotations
@@ -84,26 +87,12 @@ def as_object(value: object) -> JsonObject:
     return value if isinstance(value, Mapping) else {}
 
 
-def as_list(value: object) -> list[Any]:
-    """Return ``value`` if it is a JSON array, else an empty list."""
-    return value if isinstance(value, list) else []
-
-
 def require_id(value: object, *, field: str) -> str:
     """Return ``value`` as an id string or raise BadRecord naming the field."""
     text = as_str(value)
     if text is None:
         raise BadRecord("the item has no id", field=field)
     return text
-
-
-def unique(values: list[str]) -> tuple[str, ...]:
-    """Drop blanks and duplicates, keeping first-seen order."""
-    seen: list[str] = []
-    for value in values:
-        if value and value not in seen:
-            seen.append(value)
-    return tuple(seen)
 
 
 def http_url(value: object) -> str | None:

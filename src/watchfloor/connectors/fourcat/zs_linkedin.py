@@ -15,16 +15,15 @@ from watchfloor.connectors.fourcat.zs_json import (
     Capture,
     JsonObject,
     as_count,
-    as_list,
     as_object,
     as_str,
     dig,
     http_url,
     new_post,
-    unique,
 )
+from watchfloor.connectors.values import as_list, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Metrics, Post
+from watchfloor.domain.post import Post
 from watchfloor.domain.timeutil import parse_epoch
 
 _ACTIVITY = re.compile(r"urn:li:activity:(\d+)")
@@ -49,12 +48,6 @@ def map_linkedin(data: JsonObject, capture: Capture) -> Post:
     link = http_url(dig(data, "content", "navigationContext", "actionTarget")) or http_url(
         dig(data, "content", "articleComponent", "navigationContext", "actionTarget")
     )
-    given = {
-        "likes": as_count(counts.get("numLikes")),
-        "replies": as_count(counts.get("numComments")),
-        "reposts": as_count(counts.get("numShares")),
-    }
-    metrics = {k: v for k, v in given.items() if v is not None}
     return new_post(
         capture,
         native_id=native_id,
@@ -65,7 +58,11 @@ def map_linkedin(data: JsonObject, capture: Capture) -> Post:
         text=as_str(dig(data, "commentary", "text", "text")),
         hashtags=unique(hashtags),
         urls=(link,) if link else (),
-        metrics=Metrics(**metrics) if metrics else None,
+        metrics=metrics_of(
+            likes=as_count(counts.get("numLikes")),
+            replies=as_count(counts.get("numComments")),
+            reposts=as_count(counts.get("numShares")),
+        ),
     )
 
 

@@ -14,15 +14,14 @@ from watchfloor.connectors.fourcat.zs_json import (
     Capture,
     JsonObject,
     as_count,
-    as_list,
     as_object,
     as_str,
     dig,
     http_url,
     new_post,
     require_id,
-    unique,
 )
+from watchfloor.connectors.values import as_list, as_number, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Geotag, MediaKind, MediaRef, Metrics, Post
 from watchfloor.domain.timeutil import ensure_plausible
@@ -61,13 +60,11 @@ def map_twitter(data: JsonObject, capture: Capture) -> Post:
         reply_root=conversation_id if conversation_id and conversation_id != native_id else None,
         quote_of=as_str(legacy.get("quoted_status_id_str")),
         repost_of=_retweeted_id(legacy),
-        hashtags=unique([as_str(as_object(h).get("text")) or "" for h in as_list(entities.get("hashtags"))]),
+        hashtags=unique(as_str(as_object(h).get("text")) for h in as_list(entities.get("hashtags"))),
         mentions=unique(
-            [as_str(as_object(m).get("screen_name")) or "" for m in as_list(entities.get("user_mentions"))]
+            as_str(as_object(m).get("screen_name")) for m in as_list(entities.get("user_mentions"))
         ),
-        urls=unique(
-            [http_url(as_object(u).get("expanded_url")) or "" for u in as_list(entities.get("urls"))]
-        ),
+        urls=unique(http_url(as_object(u).get("expanded_url")) for u in as_list(entities.get("urls"))),
         media=_media(legacy),
         metrics=_metrics(legacy, tweet),
         geo=_geotag(legacy),
@@ -112,22 +109,20 @@ def _media(legacy: JsonObject) -> tuple[MediaRef, ...]:
 
 
 def _metrics(legacy: JsonObject, tweet: JsonObject) -> Metrics | None:
-    counts = {
-        "likes": as_count(legacy.get("favorite_count")),
-        "reposts": as_count(legacy.get("retweet_count")),
-        "replies": as_count(legacy.get("reply_count")),
-        "quotes": as_count(legacy.get("quote_count")),
-        "views": as_count(dig(tweet, "views", "count")),
-    }
-    given = {name: value for name, value in counts.items() if value is not None}
-    return Metrics(**given) if given else None
+    return metrics_of(
+        likes=as_count(legacy.get("favorite_count")),
+        reposts=as_count(legacy.get("retweet_count")),
+        replies=as_count(legacy.get("reply_count")),
+        quotes=as_count(legacy.get("quote_count")),
+        views=as_count(dig(tweet, "views", "count")),
+    )
 
 
 def _geotag(legacy: JsonObject) -> Geotag | None:
     # Only a place or point the poster attached to this tweet; it stays with the tweet.
     place = as_object(legacy.get("place"))
     point = as_list(dig(legacy, "coordinates", "coordinates"))  # GeoJSON order: [longitude, latitude]
-    has_point = len(point) == 2 and all(isinstance(v, int | float) and not isinstance(v, bool) for v in point)
+    has_point = len(point) == 2 and all(as_number(v) is not None for v in point)
     name = as_str(place.get("full_name"))
     if not name and not has_point:
         return None

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from email.utils import parsedate_to_datetime
 
+from watchfloor.connectors.base import decode_json
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.timeutil import ensure_plausible, parse_epoch
 
@@ -25,6 +26,14 @@ _INTEGRAL_FLOAT = re.compile(r"(\d+)\.0+")
 _EPOCH = re.compile(r"-?\d+(?:\.\d+)?")
 _EXCEL_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+\d+")
 _LIST_SPLIT = re.compile(r"[\s,;]+")
+
+
+def decode_row(raw: bytes) -> dict[str, object]:
+    """Return one CSV record (the row as a JSON object ``{header: cell}``), or raise BadRecord."""
+    row = decode_json(raw)
+    if not isinstance(row, dict):
+        raise BadRecord("expected a CSV row as a JSON object")
+    return row
 
 
 def cell(row: Row, column: str) -> str | None:
@@ -150,7 +159,7 @@ def split_urls(*values: str | None) -> tuple[str, ...]:
     urls: list[str] = []
     for value in values:
         for part in split_list(value):
-            if part.lower().startswith(("http://", "https://")) and part not in urls:
+            if http_or_none(part) and part not in urls:
                 urls.append(part)
     return tuple(urls)
 
@@ -162,3 +171,15 @@ def parse_langs(value: str | None) -> tuple[str, ...]:
         for code in split_list(value)
         if code.lower() not in {"und", "unknown", "none", "null", "n/a", "-"}
     )
+
+
+def http_or_none(value: str | None) -> str | None:
+    """Return a cell's text if it is an http(s) URL (any case), else None."""
+    if value and value.lower().startswith(("http://", "https://")):
+        return value
+    return None
+
+
+def strip_at(handle: str | None) -> str | None:
+    """Return a handle cell without its leading ``@``; a cell of only ``@`` (or nothing) is None."""
+    return handle.lstrip("@") or None if handle else None

@@ -18,16 +18,17 @@ from datetime import tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
-
 from watchfloor.connectors.base import MapOptions, MapResult
 from watchfloor.connectors.generic_csv.cells import (
     cell,
+    decode_row,
+    http_or_none,
     parse_langs,
     parse_native_id,
     parse_time,
     split_list,
     split_urls,
+    strip_at,
 )
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, Post
@@ -85,9 +86,7 @@ _REQUIRED = {
 
 def map_csv_row(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one CSV row (a JSON object {header: cell}) to an envelope holding its Post."""
-    row = orjson.loads(raw)
-    if not isinstance(row, dict):
-        raise BadRecord("expected a CSV row as a JSON object")
+    row = decode_row(raw)
     plan = resolve_columns(tuple(row), tuple(options.column_map.items()))
     post = _build_post(row, plan, options)
     return [Envelope(raw=raw, format=FORMAT_NAME, location=location, post=post)]
@@ -162,9 +161,9 @@ def _build_post(row: Mapping[str, object], plan: Iterable[tuple[str, str]], opti
         created_at=created_at,
         source=FORMAT_NAME,
         source_version=SOURCE_VERSION,
-        url=own_url if own_url and own_url.lower().startswith(("http://", "https://")) else None,
+        url=http_or_none(own_url),
         author_id=text_of("author_id"),
-        author_handle=_strip_at(text_of("author_handle")),
+        author_handle=strip_at(text_of("author_handle")),
         author_name=text_of("author_name"),
         title=text_of("title"),
         text=text_of("text"),
@@ -199,12 +198,6 @@ def _default_timezone(name: str | None) -> tzinfo | None:
             f"unknown time zone {name!r}; give an IANA name such as UTC or Europe/Amsterdam",
             field="default_timezone",
         ) from None
-
-
-def _strip_at(handle: str | None) -> str | None:
-    if handle is None:
-        return None
-    return handle.lstrip("@") or None
 
 
 def _key(header: str) -> str:

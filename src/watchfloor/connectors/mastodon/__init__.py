@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
-from watchfloor.connectors.base import FileFormat, Sample
+from watchfloor.connectors.base import FileFormat, Sample, json_key
 from watchfloor.connectors.mastodon.mapping import FORMAT, SOURCE_VERSION, map_status_line
 
 # Keys every Mastodon-API Status has; "acct" and "spoiler_text" appear in no other platform's posts.
-_REQUIRED = tuple(
-    re.compile(rb'"' + key + rb'"\s*:')
-    for key in (b"uri", b"created_at", b"content", b"acct", b"spoiler_text")
-)
+_REQUIRED = tuple(json_key(key) for key in (b"uri", b"created_at", b"content", b"acct", b"spoiler_text"))
 
 
 def sniff_mastodon(sample: Sample) -> int:

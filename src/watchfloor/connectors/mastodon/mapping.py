@@ -33,12 +33,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from selectolax.lexbor import LexborHTMLParser
 
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, map_object_or_array
+from watchfloor.connectors.values import (
+    as_count,
+    as_dict,
+    as_str,
+    dict_items,
+    metrics_of,
+    required_str,
+    unique,
+)
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Location, MediaKind, MediaRef, Metrics, Post, Quarantined
+from watchfloor.domain.post import Envelope, Location, MediaKind, MediaRef, Metrics, Post
 from watchfloor.domain.timeutil import parse_iso
 
 FORMAT = "mastodon-status"
@@ -53,45 +61,19 @@ _MEDIA_KINDS: dict[str, MediaKind] = {"image": "image", "gifv": "gif", "video": 
 def map_status_line(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one line holding a Status or a JSON array of Statuses; bad array elements are quarantined."""
     del options  # nothing configurable for this format
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
-    if isinstance(value, dict):
-        return list(map_status(value, raw, location))
-    if not isinstance(value, list):
-        raise BadRecord(f"expected a Status object or an array of them, got {type(value).__name__}")
-    results: MapResult = []
-    for index, element in enumerate(value):
-        element_raw = orjson.dumps(element)  # each element keeps its own payload, not the whole page
-        element_location = Location(source=location.source, line=location.line, index=index)
-        try:
-            if not isinstance(element, dict):
-                raise BadRecord(f"expected a Status object, got {type(element).__name__}")
-            results.extend(map_status(element, element_raw, element_location))
-        except BadRecord as exc:
-            results.append(
-                Quarantined(
-                    raw=element_raw,
-                    format=FORMAT,
-                    location=element_location,
-                    reason=exc.reason,
-                    field=exc.field,
-                )
-            )
-    return results
+    return map_object_or_array(raw, location, fmt=FORMAT, what="a Status object", map_object=map_status)
 
 
 def map_status(status: dict[str, Any], raw: bytes, location: Location, *, depth: int = 0) -> list[Envelope]:
     """Map one Status to its envelopes: the post, plus the reblogged or quoted original when embedded."""
-    reblog = _dict(status.get("reblog")) if depth < _MAX_DEPTH else None
+    reblog = as_dict(status.get("reblog")) if depth < _MAX_DEPTH else None
     if reblog is not None:
         originals = map_status(reblog, raw, location, depth=depth + 1)
         skipped = _skip_if_not_public(status, raw, location)
         if skipped is not None:
             return [*originals, skipped]
         original = originals[0].post
-        repost_of = original.native_id if original is not None else _required_str(reblog, "uri", "reblog.uri")
+        repost_of = original.native_id if original is not None else required_str(reblog, "uri", "reblog.uri")
         wrapper = Post(**_common(status), repost_of=repost_of)
         return [*originals, Envelope(raw=raw, format=FORMAT, location=location, post=wrapper)]
 
@@ -99,9 +81,9 @@ def map_status(status: dict[str, Any], raw: bytes, location: Location, *, depth:
     if skipped is not None:
         return [skipped]
     envelopes = [Envelope(raw=raw, format=FORMAT, location=location, post=_map_post(status))]
-    quote = _dict(status.get("quote")) or {}
-    quoted = _dict(quote.get("quoted_status"))
-    if quoted is not None and depth < _MAX_DEPTH and _str(quoted.get("uri")) is not None:
+    quote = as_dict(status.get("quote")) or {}
+    quoted = as_dict(quote.get("quoted_status"))
+    if quoted is not None and depth < _MAX_DEPTH and as_str(quoted.get("uri")) is not None:
         envelopes.extend(map_status(quoted, raw, location, depth=depth + 1))
     return envelopes
 
@@ -112,29 +94,29 @@ def _map_post(status: dict[str, Any]) -> Post:
         raise BadRecord(f"expected an HTML string, got {type(content).__name__}", field="content")
     text, links = html_to_text(content) if content else (None, [])
     if text is None:
-        text = _str(status.get("text"))  # plain source, given instead of content on delete-and-redraft
-    card = _dict(status.get("card")) or {}
-    card_url = _str(card.get("url"))
-    media = [_media(m) for m in _dict_items(status.get("media_attachments"))]
+        text = as_str(status.get("text"))  # plain source, given instead of content on delete-and-redraft
+    card = as_dict(status.get("card")) or {}
+    card_url = as_str(card.get("url"))
+    media = [_media(m) for m in dict_items(status.get("media_attachments"))]
     if card_url is not None:
-        media.append(MediaRef(kind="link_card", url=card_url, preview_url=_str(card.get("image"))))
-    language = _str(status.get("language"))
+        media.append(MediaRef(kind="link_card", url=card_url, preview_url=as_str(card.get("image"))))
+    language = as_str(status.get("language"))
     sensitive = status.get("sensitive")
     in_reply_to = _local_id(status.get("in_reply_to_id"))
     return Post(
         **_common(status),
-        title=_str(status.get("spoiler_text")),
+        title=as_str(status.get("spoiler_text")),
         text=text,
         langs=(language,) if language else (),
         lang_source="platform" if language else None,
         reply_to=_local_ref(status, "in_reply_to_id", in_reply_to) if in_reply_to else None,
         quote_of=_quote_of(status),
         media=tuple(media),
-        hashtags=_unique(tag.get("name") for tag in _dict_items(status.get("tags"))),
-        mentions=_unique(
-            _full_handle(m.get("acct"), m.get("url")) for m in _dict_items(status.get("mentions"))
+        hashtags=unique(tag.get("name") for tag in dict_items(status.get("tags"))),
+        mentions=unique(
+            _full_handle(m.get("acct"), m.get("url")) for m in dict_items(status.get("mentions"))
         ),
-        urls=_unique([*links, card_url]),
+        urls=unique([*links, card_url]),
         metrics=_metrics(status),
         edited_at=parse_iso(status["edited_at"], field="edited_at") if status.get("edited_at") else None,
         sensitive=sensitive if isinstance(sensitive, bool) else None,
@@ -143,19 +125,19 @@ def _map_post(status: dict[str, Any]) -> Post:
 
 def _common(status: dict[str, Any]) -> dict[str, Any]:
     """The fields every post has, reblog wrappers included: ids, time, author."""
-    uri = _required_str(status, "uri", "uri")
-    account = _dict(status.get("account")) or {}
-    profile = _str(account.get("url"))
+    uri = required_str(status, "uri", "uri")
+    account = as_dict(status.get("account")) or {}
+    profile = as_str(account.get("url"))
     return {
         "platform": PLATFORM,
         "native_id": uri,
         "created_at": parse_iso(status.get("created_at"), field="created_at"),
         "source": FORMAT,
         "source_version": SOURCE_VERSION,
-        "url": _str(status.get("url")) or uri,
-        "author_id": profile or _str(account.get("uri")),
+        "url": as_str(status.get("url")) or uri,
+        "author_id": profile or as_str(account.get("uri")),
         "author_handle": _full_handle(account.get("acct"), profile),
-        "author_name": _str(account.get("display_name")),
+        "author_name": as_str(account.get("display_name")),
     }
 
 
@@ -186,42 +168,42 @@ def _media(attachment: dict[str, Any]) -> MediaRef:
     kind = _MEDIA_KINDS.get(str(attachment.get("type")), "other")
     return MediaRef(
         kind=kind,
-        url=_str(attachment.get("url")) or _str(attachment.get("remote_url")),
-        preview_url=_str(attachment.get("preview_url")),
-        alt_text=_str(attachment.get("description")),
+        url=as_str(attachment.get("url")) or as_str(attachment.get("remote_url")),
+        preview_url=as_str(attachment.get("preview_url")),
+        alt_text=as_str(attachment.get("description")),
     )
 
 
 def _quote_of(status: dict[str, Any]) -> str | None:
-    quote = _dict(status.get("quote"))
+    quote = as_dict(status.get("quote"))
     if quote is None:
         return None
-    quoted = _dict(quote.get("quoted_status"))
+    quoted = as_dict(quote.get("quoted_status"))
     if quoted is not None:
-        return _str(quoted.get("uri"))
+        return as_str(quoted.get("uri"))
     local_id = _local_id(quote.get("quoted_status_id"))  # a ShallowQuote names only a local id
     return _local_ref(status, "quoted_status_id", local_id) if local_id else None
 
 
 def _local_ref(status: dict[str, Any], key: str, local_id: str) -> str:
     """Qualify an instance-local status id so it marks the reference without colliding (see above)."""
-    account = _dict(status.get("account")) or {}
-    acct = _str(account.get("acct"))
+    account = as_dict(status.get("account")) or {}
+    acct = as_str(account.get("acct"))
     host = _host(account.get("url"))
     if acct is not None and "@" not in acct and host is not None:
         return f"{host}/{local_id}"
-    return f"{_required_str(status, 'uri', 'uri')}#{key}={local_id}"
+    return f"{required_str(status, 'uri', 'uri')}#{key}={local_id}"
 
 
 def _local_id(value: object) -> str | None:
     """An instance-local status id: a string per the API, though some servers send a number."""
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    return _str(value)
+    return as_str(value)
 
 
 def _full_handle(acct: object, profile_url: object) -> str | None:
-    handle = _str(acct)
+    handle = as_str(acct)
     if handle is None:
         return None
     handle = handle.removeprefix("@")
@@ -230,13 +212,12 @@ def _full_handle(acct: object, profile_url: object) -> str | None:
 
 
 def _metrics(status: dict[str, Any]) -> Metrics | None:
-    counts = {
-        "likes": _count(status.get("favourites_count")),
-        "reposts": _count(status.get("reblogs_count")),
-        "replies": _count(status.get("replies_count")),
-        "quotes": _count(status.get("quotes_count")),
-    }
-    return Metrics(**counts) if any(v is not None for v in counts.values()) else None
+    return metrics_of(
+        likes=as_count(status.get("favourites_count")),
+        reposts=as_count(status.get("reblogs_count")),
+        replies=as_count(status.get("replies_count")),
+        quotes=as_count(status.get("quotes_count")),
+    )
 
 
 def _skip_if_not_public(status: dict[str, Any], raw: bytes, location: Location) -> Envelope | None:
@@ -247,13 +228,6 @@ def _skip_if_not_public(status: dict[str, Any], raw: bytes, location: Location) 
     return Envelope(raw=raw, format=FORMAT, location=location, skipped_reason=reason)
 
 
-def _required_str(obj: dict[str, Any], key: str, field: str) -> str:
-    value = obj.get(key)
-    if not isinstance(value, str) or not value:
-        raise BadRecord("missing or not a string", field=field)
-    return value
-
-
 def _host(url: object) -> str | None:
     if not isinstance(url, str):
         return None
@@ -261,27 +235,3 @@ def _host(url: object) -> str | None:
         return urlsplit(url).hostname or None
     except ValueError:
         return None
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _dict_items(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _unique(values: Any) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for value in values:
-        if isinstance(value, str) and value:
-            seen.setdefault(value, None)
-    return tuple(seen)

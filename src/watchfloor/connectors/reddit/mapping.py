@@ -28,7 +28,8 @@ from typing import Any
 
 import orjson
 
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json, quarantine
+from watchfloor.connectors.values import as_str, metrics_of
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import (
     Deletion,
@@ -75,7 +76,7 @@ def map_listing_document(raw: bytes, location: Location, options: MapOptions) ->
 
 def map_dump(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one Pushshift/Arctic-Shift dump line (a bare submission or comment object)."""
-    data = _loads(raw)
+    data = decode_json(raw)
     if isinstance(data, dict) and data.get("kind") in ("t1", "t3") and isinstance(data.get("data"), dict):
         data = data["data"]  # some collectors keep the API's {kind, data} wrapper
     if not isinstance(data, dict):
@@ -92,7 +93,7 @@ def map_dump(raw: bytes, location: Location, options: MapOptions) -> MapResult:
 
 
 def _map_listing(raw: bytes, location: Location, fmt: str) -> MapResult:
-    doc = _loads(raw)
+    doc = decode_json(raw)
     containers = doc if isinstance(doc, list) else [doc]
     results: MapResult = []
     index = 0
@@ -159,7 +160,7 @@ def _map_child(child: object, location: Location, fmt: str, escaped: bool | None
     try:
         mapped = _map_thing(kind, data, fmt=fmt, escaped=_escaped_flag(data, default=escaped or False))
     except BadRecord as exc:
-        return Quarantined(raw=raw, format=fmt, location=location, reason=exc.reason, field=exc.field)
+        return quarantine(exc, raw, fmt, location)
     return _envelope(raw, fmt, location, mapped)
 
 
@@ -182,7 +183,7 @@ def _map_thing(kind: str, data: JSON, *, fmt: str, escaped: bool) -> Post | Dele
     """Map one ``t1``/``t3`` data object; raise BadRecord when it has no id or no valid time."""
     native_id = _fullname(kind, data)
     raw_text = data.get("body" if kind == "t1" else "selftext")
-    author = _str(data.get("author"))
+    author = as_str(data.get("author"))
     if (author == "[deleted]" and raw_text == "[deleted]") or data.get("removed_by_category") == "deleted":
         return Deletion(platform=PLATFORM, native_id=native_id)
     if "created_utc" not in data or data["created_utc"] is None:
@@ -196,13 +197,13 @@ def _map_thing(kind: str, data: JSON, *, fmt: str, escaped: bool) -> Post | Dele
         source=fmt,
         source_version=SOURCE_VERSION,
         url=_permalink(kind, data, native_id),
-        author_id=_str(data.get("author_fullname")),
+        author_id=as_str(data.get("author_fullname")),
         author_handle=None if author in (None, "[deleted]") else author,
         title=_text(data.get("title"), escaped, field="title") if kind == "t3" else None,
         text=text,
-        reply_to=_str(data.get("parent_id")) if kind == "t1" else None,
-        reply_root=_str(data.get("link_id")) if kind == "t1" else None,
-        repost_of=_str(data.get("crosspost_parent")) if kind == "t3" else None,
+        reply_to=as_str(data.get("parent_id")) if kind == "t1" else None,
+        reply_root=as_str(data.get("link_id")) if kind == "t1" else None,
+        repost_of=as_str(data.get("crosspost_parent")) if kind == "t3" else None,
         conversation=_subreddit(data),
         urls=_link_urls(data, escaped) if kind == "t3" else (),
         media=_media(data, escaped) if kind == "t3" else (),
@@ -238,19 +239,24 @@ def _unescape(value: str) -> str:
 
 
 def _escaped_flag(data: JSON, *, default: bool) -> bool:
-    html = data.get("body_html") or data.get("selftext_html")
-    if isinstance(html, str) and html.strip():
-        return html.lstrip().startswith("&lt;")
-    return default
+    escaped = _html_escaped(data)
+    return default if escaped is None else escaped
 
 
 def _listing_escaped(children: list[Any]) -> bool | None:
     for child in children:
         data = child.get("data") if isinstance(child, dict) else None
-        if isinstance(data, dict):
-            html = data.get("body_html") or data.get("selftext_html")
-            if isinstance(html, str) and html.strip():
-                return html.lstrip().startswith("&lt;")
+        escaped = _html_escaped(data) if isinstance(data, dict) else None
+        if escaped is not None:
+            return escaped
+    return None
+
+
+def _html_escaped(data: JSON) -> bool | None:
+    """Whether a thing's text is HTML-escaped, read from its ``*_html`` field; None when it has none."""
+    html = data.get("body_html") or data.get("selftext_html")
+    if isinstance(html, str) and html.strip():
+        return html.lstrip().startswith("&lt;")
     return None
 
 
@@ -261,7 +267,7 @@ def _permalink(kind: str, data: JSON, native_id: str) -> str:
     if isinstance(permalink, str) and permalink.startswith("https://"):
         return permalink
     short_id = native_id[3:]
-    link_id = _str(data.get("link_id"))
+    link_id = as_str(data.get("link_id"))
     if kind == "t1" and link_id and link_id.startswith("t3_"):
         # Older dump comments have no permalink; Reddit resolves this form (the slug is ignored).
         return f"{REDDIT}/comments/{link_id[3:]}/_/{short_id}/"
@@ -269,14 +275,14 @@ def _permalink(kind: str, data: JSON, native_id: str) -> str:
 
 
 def _subreddit(data: JSON) -> str | None:
-    name = _str(data.get("subreddit"))
+    name = as_str(data.get("subreddit"))
     if name:
         return f"r/{name}"
-    return _str(data.get("subreddit_name_prefixed"))
+    return as_str(data.get("subreddit_name_prefixed"))
 
 
 def _link_urls(data: JSON, escaped: bool) -> tuple[str, ...]:
-    url = _str(data.get("url"))
+    url = as_str(data.get("url"))
     if not url or data.get("is_self") is True:
         return ()
     if data.get("is_self") is None and (url.startswith(REDDIT) or "://self." in url):
@@ -291,9 +297,7 @@ def _metrics(kind: str, data: JSON) -> Metrics | None:
     if data.get("score_hidden") is True:
         score = None  # Reddit reports a placeholder while the score is hidden
     replies = _int(data.get("num_comments")) if kind == "t3" else None
-    if score is None and replies is None:
-        return None
-    return Metrics(score=score, replies=replies)
+    return metrics_of(score=score, replies=replies)
 
 
 def _edited(value: object) -> datetime | None:
@@ -308,7 +312,7 @@ def _media(data: JSON, escaped: bool) -> tuple[MediaRef, ...]:
     fix: Callable[[str], str] = _unescape if escaped else str
     preview = _preview_url(data)
     preview = fix(preview) if preview else None
-    url = _str(data.get("url"))
+    url = as_str(data.get("url"))
     url = fix(url) if url else None
     gallery = _gallery(data.get("media_metadata"), fix)
     if gallery:
@@ -316,7 +320,7 @@ def _media(data: JSON, escaped: bool) -> tuple[MediaRef, ...]:
     video = data.get("media")
     reddit_video = video.get("reddit_video") if isinstance(video, dict) else None
     if data.get("is_video") is True and isinstance(reddit_video, dict):
-        fallback = _str(reddit_video.get("fallback_url"))
+        fallback = as_str(reddit_video.get("fallback_url"))
         if fallback:
             return (MediaRef(kind="video", url=fix(fallback), preview_url=preview),)
     hint = data.get("post_hint")
@@ -340,7 +344,7 @@ def _preview_url(data: JSON) -> str | None:
     if isinstance(images, list) and images and isinstance(images[0], dict):
         source = images[0].get("source")
         if isinstance(source, dict):
-            return _str(source.get("url"))
+            return as_str(source.get("url"))
     return None
 
 
@@ -355,21 +359,10 @@ def _gallery(metadata: object, fix: Callable[[str], str]) -> tuple[MediaRef, ...
         source = source if isinstance(source, dict) else {}
         element = item.get("e")
         kind: MediaKind = "gif" if element == "AnimatedImage" else "image" if element == "Image" else "other"
-        url = _str(source.get("u")) or _str(source.get("gif"))
-        mime = _str(item.get("m"))
+        url = as_str(source.get("u")) or as_str(source.get("gif"))
+        mime = as_str(item.get("m"))
         refs.append(MediaRef(kind=kind, url=fix(url) if url else None, mime_type=mime, native_id=media_id))
     return tuple(refs)
-
-
-def _loads(raw: bytes) -> Any:
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _int(value: object) -> int | None:

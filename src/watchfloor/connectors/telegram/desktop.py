@@ -20,19 +20,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json, map_elements
 from watchfloor.connectors.telegram.mapping import (
     PLATFORM,
     SOURCE_VERSION,
     bare_chat_id,
     link_as_url,
     message_id,
-    unique,
 )
+from watchfloor.connectors.values import as_number, unique
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Geotag, Location, MediaKind, MediaRef, Post, Quarantined
+from watchfloor.domain.post import Envelope, Geotag, Location, MediaKind, MediaRef, Post
 from watchfloor.domain.timeutil import parse_epoch
 
 DESKTOP = "telegram-desktop"
@@ -51,10 +49,7 @@ JSON = dict[str, Any]
 
 def map_export(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map a Desktop export of one public chat to one envelope or quarantine entry per message."""
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
+    doc = decode_json(raw)
     if not isinstance(doc, dict) or not isinstance(doc.get("messages"), list):
         raise BadRecord("not a single-chat Telegram Desktop export (no 'messages' list)", field="messages")
     chat_type = doc.get("type")
@@ -66,19 +61,12 @@ def map_export(raw: bytes, location: Location, options: MapOptions) -> MapResult
         )
     chat_id = bare_chat_id(doc.get("id"), field="id")
     name = doc.get("name") if isinstance(doc.get("name"), str) and doc["name"] else None
-    results: MapResult = []
-    for index, message in enumerate(doc["messages"]):
-        item_location = Location(source=location.source, line=location.line, index=index)
-        item_raw = orjson.dumps(message)
-        try:
-            results.append(_map_message(message, chat_id, name, item_raw, item_location))
-        except BadRecord as exc:
-            results.append(
-                Quarantined(
-                    raw=item_raw, format=DESKTOP, location=item_location, reason=exc.reason, field=exc.field
-                )
-            )
-    return results
+    return map_elements(
+        doc["messages"],
+        location,
+        DESKTOP,
+        lambda item, item_raw, item_location: [_map_message(item, chat_id, name, item_raw, item_location)],
+    )
 
 
 def _map_message(message: object, chat_id: str, name: str | None, raw: bytes, location: Location) -> Envelope:
@@ -183,9 +171,5 @@ def _media(message: JSON) -> tuple[MediaRef, ...]:
 def _geotag(info: object) -> Geotag | None:
     if not isinstance(info, dict):
         return None
-    lat, lon = _number(info.get("latitude")), _number(info.get("longitude"))
+    lat, lon = as_number(info.get("latitude")), as_number(info.get("longitude"))
     return None if lat is None or lon is None else Geotag(latitude=lat, longitude=lon)
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

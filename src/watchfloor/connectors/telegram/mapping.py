@@ -21,15 +21,13 @@ dataset (``message_id``, ``sender_id``, ``text``, ``date``, ``channel`` title). 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-import orjson
-
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json, map_elements
+from watchfloor.connectors.values import as_count, as_number, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
-from watchfloor.domain.post import Envelope, Geotag, Location, MediaKind, MediaRef, Metrics, Post, Quarantined
+from watchfloor.domain.post import Envelope, Geotag, Location, MediaKind, MediaRef, Metrics, Post
 from watchfloor.domain.timeutil import parse_epoch, parse_iso
 
 PLATFORM = "telegram"
@@ -89,10 +87,6 @@ def parse_time(value: object, *, field: str) -> datetime:
     return parse_iso(value, field=field)
 
 
-def unique(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(v for v in values if v))
-
-
 def link_as_url(text: str) -> str:
     """Return a link entity's text as a URL: Telegram links bare "example.org/x" as http://, so do we."""
     return text if "://" in text or text.lower().startswith("mailto:") else f"http://{text}"
@@ -100,10 +94,7 @@ def link_as_url(text: str) -> str:
 
 def map_messages(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map a Telethon-style messages document to one envelope or quarantine entry per message."""
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
+    doc = decode_json(raw)
     chat: JSON = {}
     if isinstance(doc, dict):
         if isinstance(doc.get("chat"), dict):
@@ -111,19 +102,12 @@ def map_messages(raw: bytes, location: Location, options: MapOptions) -> MapResu
         doc = doc.get("messages")
     if not isinstance(doc, list):
         raise BadRecord("expected a list of messages (or an object with 'messages')", field="messages")
-    results: MapResult = []
-    for index, message in enumerate(doc):
-        item_location = Location(source=location.source, line=location.line, index=index)
-        item_raw = orjson.dumps(message)
-        try:
-            results.append(_map_message(message, chat, item_raw, item_location))
-        except BadRecord as exc:
-            results.append(
-                Quarantined(
-                    raw=item_raw, format=MESSAGES, location=item_location, reason=exc.reason, field=exc.field
-                )
-            )
-    return results
+    return map_elements(
+        doc,
+        location,
+        MESSAGES,
+        lambda item, item_raw, item_location: [_map_message(item, chat, item_raw, item_location)],
+    )
 
 
 def _map_message(message: object, chat: JSON, raw: bytes, location: Location) -> Envelope:
@@ -261,18 +245,11 @@ def _forward(header: object) -> str | None:
 
 def _metrics(message: JSON) -> Metrics | None:
     replies = message.get("replies")
-    counts = {
-        "views": _count(message.get("views")),
-        "reposts": _count(message.get("forwards")),
-        "replies": _count(replies.get("replies")) if isinstance(replies, dict) else None,
-    }
-    if all(v is None for v in counts.values()):
-        return None
-    return Metrics(**counts)
-
-
-def _count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    return metrics_of(
+        views=as_count(message.get("views")),
+        reposts=as_count(message.get("forwards")),
+        replies=as_count(replies.get("replies")) if isinstance(replies, dict) else None,
+    )
 
 
 _DOCUMENT_KINDS: dict[str, MediaKind] = {
@@ -302,7 +279,7 @@ def _media(media: object) -> tuple[tuple[MediaRef, ...], str | None, Geotag | No
     if kind in ("MessageMediaGeo", "MessageMediaVenue"):
         geo = media.get("geo")
         geo = geo if isinstance(geo, dict) else {}
-        lat, lon = _number(geo.get("lat")), _number(geo.get("long"))
+        lat, lon = as_number(geo.get("lat")), as_number(geo.get("long"))
         if lat is None or lon is None:
             return (), None, None
         place = media.get("title") if isinstance(media.get("title"), str) else None
@@ -319,10 +296,6 @@ def _document_ref(document: object) -> MediaRef:
     media_kind: MediaKind = next((k for n, k in _DOCUMENT_KINDS.items() if n in names), "document")
     mime = document.get("mime_type") if isinstance(document.get("mime_type"), str) else None
     return MediaRef(kind=media_kind, mime_type=mime, native_id=_id_of(document))
-
-
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _id_of(obj: object) -> str | None:

@@ -4,25 +4,20 @@ from __future__ import annotations
 
 import re
 
-from watchfloor.connectors.base import FileFormat, Sample
+from watchfloor.connectors.base import FileFormat, Sample, json_key
 from watchfloor.connectors.twitter.common import SOURCE_VERSION
 from watchfloor.connectors.twitter.mapping import FORMAT as V1
 from watchfloor.connectors.twitter.mapping import map_v1_line
 from watchfloor.connectors.twitter.mapping_v2 import FORMAT as TWARC2
 from watchfloor.connectors.twitter.mapping_v2 import map_twarc2_line
 
-
-def _key(name: bytes) -> re.Pattern[bytes]:
-    return re.compile(rb'"' + re.escape(name) + rb'"\s*:')
-
-
-_ID_STR, _SCREEN_NAME, _CREATED_AT = _key(b"id_str"), _key(b"screen_name"), _key(b"created_at")
-_TEXT, _FULL_TEXT, _TWARC = _key(b"text"), _key(b"full_text"), _key(b"__twarc")
+_ID_STR, _SCREEN_NAME, _CREATED_AT = json_key(b"id_str"), json_key(b"screen_name"), json_key(b"created_at")
+_TEXT, _FULL_TEXT, _TWARC = json_key(b"text"), json_key(b"full_text"), json_key(b"__twarc")
 _DELETE_NOTICE = re.compile(rb'^\{\s*"delete"\s*:\s*\{\s*"status"\s*:')
 # 4CAT/Zeeschuimer items wrap Twitter's legacy status objects; they are that importer's, not ours.
 _WRAPPED = re.compile(rb'"(?:nav_index|source_platform)"\s*:')
 _V2_PAGE = re.compile(rb'^\{\s*"data"\s*:\s*[\[{]')
-_V2_TWEET_KEYS = (_key(b"author_id"), _key(b"edit_history_tweet_ids"), _key(b"conversation_id"))
+_V2_TWEET_KEYS = (json_key(b"author_id"), json_key(b"edit_history_tweet_ids"), json_key(b"conversation_id"))
 
 
 def sniff_v1(sample: Sample) -> int:

@@ -7,12 +7,10 @@ live once here; everything format-specific stays in ``mapping.py`` (v1.1) and ``
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import orjson
-
+from watchfloor.connectors.values import as_dict, as_number, as_str, dict_items
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Geotag
 from watchfloor.domain.timeutil import ensure_plausible
@@ -25,14 +23,6 @@ SOURCE_VERSION = "1"
 _NO_LANGUAGE = frozenset({"und", "qme", "qam", "qht", "qct", "qst", "zxx"})
 _MONTHS = {"Jan": 1, "Feb": 2, "Mar": 3, "Apr": 4, "May": 5, "Jun": 6}
 _MONTHS |= {"Jul": 7, "Aug": 8, "Sep": 9, "Oct": 10, "Nov": 11, "Dec": 12}
-
-
-def decode(raw: bytes) -> object:
-    """Parse one JSON line or raise ``BadRecord`` saying it is not JSON."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
 
 
 def parse_twitter_time(value: object, *, field: str) -> datetime:
@@ -94,9 +84,10 @@ def geotag(point: object, place: object) -> Geotag | None:
     latitude = longitude = None
     point_dict = as_dict(point)
     coordinates = point_dict.get("coordinates") if point_dict else None
-    if isinstance(coordinates, list) and len(coordinates) == 2 and all(_is_number(c) for c in coordinates):
-        lon, lat = float(coordinates[0]), float(coordinates[1])
-        if -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:  # out-of-range points are dropped, not fixed
+    if isinstance(coordinates, list) and len(coordinates) == 2:
+        lon, lat = as_number(coordinates[0]), as_number(coordinates[1])
+        # A non-numeric or out-of-range point is dropped, not fixed.
+        if lon is not None and lat is not None and -90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0:
             latitude, longitude = lat, lon
     place_dict = as_dict(place) or {}
     place_name = as_str(place_dict.get("full_name")) or as_str(place_dict.get("name"))
@@ -117,31 +108,3 @@ def best_video(variants: object) -> tuple[str | None, str | None]:
             if best is None or score > best[0]:
                 best = (score, url, mime)
     return (best[1], best[2]) if best else (None, None)
-
-
-def count(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def as_dict(value: object) -> dict[str, Any] | None:
-    return value if isinstance(value, dict) else None
-
-
-def as_str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def dict_items(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def unique(values: Iterable[object]) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for value in values:
-        if isinstance(value, str) and value:
-            seen.setdefault(value, None)
-    return tuple(seen)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

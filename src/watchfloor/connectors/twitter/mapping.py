@@ -23,26 +23,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, map_object_or_array
 from watchfloor.connectors.twitter.common import (
     PLATFORM,
     SOURCE_VERSION,
-    as_dict,
-    as_str,
     best_video,
-    count,
-    decode,
-    dict_items,
     geotag,
     langs,
     parse_twitter_time,
     tweet_id,
     tweet_text,
     tweet_url,
-    unique,
 )
+from watchfloor.connectors.values import as_count, as_dict, as_str, dict_items, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import (
     Deletion,
@@ -52,7 +45,6 @@ from watchfloor.domain.post import (
     MediaRef,
     Metrics,
     Post,
-    Quarantined,
 )
 from watchfloor.domain.timeutil import parse_epoch
 
@@ -66,25 +58,7 @@ _NOTICES = ("limit", "scrub_geo", "status_withheld", "user_withheld", "disconnec
 def map_v1_line(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one line holding a status, a stream notice or an array of statuses (bad elements quarantined)."""
     del options  # nothing configurable for this format
-    value = decode(raw)
-    if isinstance(value, dict):
-        return list(map_v1_object(value, raw, location))
-    if not isinstance(value, list):
-        raise BadRecord(f"expected a status object or an array of them, got {type(value).__name__}")
-    results: MapResult = []
-    for index, element in enumerate(value):
-        element_raw = orjson.dumps(element)  # each element keeps its own payload, not the whole array
-        element_location = Location(source=location.source, line=location.line, index=index)
-        try:
-            if not isinstance(element, dict):
-                raise BadRecord(f"expected a status object, got {type(element).__name__}")
-            results.extend(map_v1_object(element, element_raw, element_location))
-        except BadRecord as exc:
-            quarantined = Quarantined(
-                raw=element_raw, format=FORMAT, location=element_location, reason=exc.reason, field=exc.field
-            )
-            results.append(quarantined)
-    return results
+    return map_object_or_array(raw, location, fmt=FORMAT, what="a status object", map_object=map_v1_object)
 
 
 def map_v1_object(obj: dict[str, Any], raw: bytes, location: Location) -> list[Envelope]:
@@ -189,13 +163,12 @@ def _media(item: dict[str, Any]) -> MediaRef:
 
 
 def _metrics(status: dict[str, Any]) -> Metrics | None:
-    counts = {
-        "likes": count(status.get("favorite_count")),
-        "reposts": count(status.get("retweet_count")),
-        "replies": count(status.get("reply_count")),  # only in premium and enterprise payloads
-        "quotes": count(status.get("quote_count")),
-    }
-    return Metrics(**counts) if any(v is not None for v in counts.values()) else None
+    return metrics_of(
+        likes=as_count(status.get("favorite_count")),
+        reposts=as_count(status.get("retweet_count")),
+        replies=as_count(status.get("reply_count")),  # only in premium and enterprise payloads
+        quotes=as_count(status.get("quote_count")),
+    )
 
 
 def _optional_id(obj: dict[str, Any], str_key: str, int_key: str) -> str | None:

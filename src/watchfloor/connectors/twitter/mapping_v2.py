@@ -34,23 +34,18 @@ from typing import Any
 
 import orjson
 
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json_object, quarantine
 from watchfloor.connectors.twitter.common import (
     PLATFORM,
     SOURCE_VERSION,
-    as_dict,
-    as_str,
     best_video,
-    count,
-    decode,
-    dict_items,
     geotag,
     langs,
     tweet_id,
     tweet_text,
     tweet_url,
-    unique,
 )
+from watchfloor.connectors.values import as_count, as_dict, as_str, dict_items, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Location, MediaKind, MediaRef, Metrics, Post, Quarantined
 from watchfloor.domain.timeutil import parse_iso
@@ -65,9 +60,7 @@ _REFERENCE_FIELDS = {"replied_to": "reply_to", "quoted": "quote_of", "retweeted"
 def map_twarc2_line(raw: bytes, location: Location, options: MapOptions) -> MapResult:
     """Map one twarc2 line: a response page (any endpoint) or one flattened tweet."""
     del options  # nothing configurable for this format
-    value = decode(raw)
-    if not isinstance(value, dict):
-        raise BadRecord(f"expected a JSON object, got {type(value).__name__}")
+    value = decode_json_object(raw)
     if "data" in value:
         return _map_page(value, raw, location)
     if "text" in value and "id" in value:
@@ -102,9 +95,7 @@ def _map_page(page: dict[str, Any], raw: bytes, location: Location) -> MapResult
             seen.add(str(flat.get("id")))
             fields = _map_one(flat, present, originals=included)
         except BadRecord as exc:
-            results.append(
-                Quarantined(raw=payload, format=FORMAT, location=where, reason=exc.reason, field=exc.field)
-            )
+            results.append(quarantine(exc, payload, FORMAT, where))
             continue
         results.append(Envelope(raw=payload, format=FORMAT, location=where, **fields))
     for flat in included:
@@ -277,14 +268,13 @@ def _metrics(tweet: dict[str, Any]) -> Metrics | None:
     ):
         return None  # a retweet's public_metrics are its original's
     public = as_dict(tweet.get("public_metrics")) or {}
-    counts = {
-        "likes": count(public.get("like_count")),
-        "reposts": count(public.get("retweet_count")),
-        "replies": count(public.get("reply_count")),
-        "quotes": count(public.get("quote_count")),
-        "views": count(public.get("impression_count")),
-    }
-    return Metrics(**counts) if any(v is not None for v in counts.values()) else None
+    return metrics_of(
+        likes=as_count(public.get("like_count")),
+        reposts=as_count(public.get("retweet_count")),
+        replies=as_count(public.get("reply_count")),
+        quotes=as_count(public.get("quote_count")),
+        views=as_count(public.get("impression_count")),
+    )
 
 
 def _retrieved_at(tweet: dict[str, Any]) -> datetime | None:

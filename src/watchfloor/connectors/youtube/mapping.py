@@ -29,7 +29,8 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 from selectolax.lexbor import LexborHTMLParser
 
-from watchfloor.connectors.base import MapOptions, MapResult
+from watchfloor.connectors.base import MapOptions, MapResult, decode_json, quarantine
+from watchfloor.connectors.values import as_number, as_str, metrics_of, unique
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Geotag, Location, MediaRef, Metrics, Post, Quarantined
 from watchfloor.domain.timeutil import parse_iso
@@ -59,10 +60,7 @@ def map_document(raw: bytes, location: Location, options: MapOptions) -> MapResu
 
 
 def _map_document(raw: bytes, location: Location, fmt: str) -> MapResult:
-    try:
-        doc = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"not valid JSON: {exc}") from None
+    doc = decode_json(raw)
     if _is_resource(doc) and not isinstance(doc.get("replies"), dict):
         # A bare resource: the record itself is the raw payload of its one envelope.
         return [_map_item(doc, raw, location, fmt)]
@@ -141,17 +139,17 @@ def _guard(build: Callable[[], Post], raw: bytes, location: Location, fmt: str) 
     try:
         post = build()
     except BadRecord as exc:
-        return Quarantined(raw=raw, format=fmt, location=location, reason=exc.reason, field=exc.field)
+        return quarantine(exc, raw, fmt, location)
     return Envelope(raw=raw, format=fmt, location=location, post=post)
 
 
 def _video(item: JSON, video_id: object, fmt: str, *, escaped: bool) -> Post:
     if not isinstance(video_id, str) or not video_id:
         raise BadRecord("video has no id", field="id")
-    snippet = _dict(item, "snippet")
+    snippet = _required_object(item, "snippet")
     fix = html.unescape if escaped else str  # search snippets come HTML-escaped
-    title, description = _str(snippet.get("title")), _str(snippet.get("description"))
-    channel_title = _str(snippet.get("channelTitle"))
+    title, description = as_str(snippet.get("title")), as_str(snippet.get("description"))
+    channel_title = as_str(snippet.get("channelTitle"))
     langs = _languages(snippet.get("defaultLanguage"), snippet.get("defaultAudioLanguage"))
     thumbnail = _best_thumbnail(snippet.get("thumbnails"))
     details = item.get("contentDetails")
@@ -164,7 +162,7 @@ def _video(item: JSON, video_id: object, fmt: str, *, escaped: bool) -> Post:
         source=fmt,
         source_version=SOURCE_VERSION,
         url=WATCH + video_id,
-        author_id=_str(snippet.get("channelId")),
+        author_id=as_str(snippet.get("channelId")),
         author_name=fix(channel_title) if channel_title else None,
         title=fix(title) if title else None,
         text=fix(description) if description else None,
@@ -178,7 +176,7 @@ def _video(item: JSON, video_id: object, fmt: str, *, escaped: bool) -> Post:
 
 
 def _thread(item: JSON, fmt: str) -> Post:
-    snippet = _dict(item, "snippet")
+    snippet = _required_object(item, "snippet")
     top = snippet.get("topLevelComment")
     if not isinstance(top, dict):
         raise BadRecord("comment thread has no topLevelComment", field="snippet.topLevelComment")
@@ -188,25 +186,25 @@ def _thread(item: JSON, fmt: str) -> Post:
 
 def _thread_video(item: JSON) -> str | None:
     snippet = item.get("snippet")
-    return _str(snippet.get("videoId")) if isinstance(snippet, dict) else None
+    return as_str(snippet.get("videoId")) if isinstance(snippet, dict) else None
 
 
 def _comment(item: JSON, fmt: str, *, video_id: str | None, reply_count: int | None = None) -> Post:
-    comment_id = _str(item.get("id"))
+    comment_id = as_str(item.get("id"))
     if comment_id is None:
         raise BadRecord("comment has no id", field="id")
-    snippet = _dict(item, "snippet")
-    video_id = _str(snippet.get("videoId")) or video_id
-    parent = _str(snippet.get("parentId"))
+    snippet = _required_object(item, "snippet")
+    video_id = as_str(snippet.get("videoId")) or video_id
+    parent = as_str(snippet.get("parentId"))
     created_at = parse_iso(snippet.get("publishedAt"), field="snippet.publishedAt")
     updated = snippet.get("updatedAt")
     updated_at = parse_iso(updated, field="snippet.updatedAt") if updated is not None else None
-    display = _str(snippet.get("textDisplay"))
+    display = as_str(snippet.get("textDisplay"))
     text, urls, hashtags, mentions = _from_display(display)
     original = snippet.get("textOriginal")
     if isinstance(original, str):
         text = original or None
-    author = _str(snippet.get("authorDisplayName"))
+    author = as_str(snippet.get("authorDisplayName"))
     channel = snippet.get("authorChannelId")
     likes = _count(snippet.get("likeCount"), "likeCount")
     return Post(
@@ -216,7 +214,7 @@ def _comment(item: JSON, fmt: str, *, video_id: str | None, reply_count: int | N
         source=fmt,
         source_version=SOURCE_VERSION,
         url=f"{WATCH}{video_id}&lc={comment_id}" if video_id else None,
-        author_id=_str(channel.get("value")) if isinstance(channel, dict) else None,
+        author_id=as_str(channel.get("value")) if isinstance(channel, dict) else None,
         # Since 2023 the API gives "@handle" here instead of a display name.
         author_handle=author[1:] if author and author.startswith("@") else None,
         author_name=author if author and not author.startswith("@") else None,
@@ -226,7 +224,7 @@ def _comment(item: JSON, fmt: str, *, video_id: str | None, reply_count: int | N
         hashtags=hashtags,
         mentions=mentions,
         urls=urls,
-        metrics=None if likes is None and reply_count is None else Metrics(likes=likes, replies=reply_count),
+        metrics=metrics_of(likes=likes, replies=reply_count),
         edited_at=updated_at if updated_at and updated_at != created_at else None,
     )
 
@@ -251,7 +249,7 @@ def _from_display(
         elif href and not _is_timestamp_link(href):
             urls.append(href)
     text = tree.body.text() if tree.body is not None else display
-    return text or None, _unique(urls), _unique(hashtags), _unique(mentions)
+    return text or None, unique(urls), unique(hashtags), unique(mentions)
 
 
 def _is_timestamp_link(href: str) -> bool:
@@ -266,9 +264,7 @@ def _statistics(stats: object) -> Metrics | None:
     views = _count(stats.get("viewCount"), "statistics.viewCount")
     likes = _count(stats.get("likeCount"), "statistics.likeCount")
     comments = _count(stats.get("commentCount"), "statistics.commentCount")
-    if views is None and likes is None and comments is None:
-        return None
-    return Metrics(views=views, likes=likes, replies=comments)
+    return metrics_of(views=views, likes=likes, replies=comments)
 
 
 def _count(value: object, field: str) -> int | None:
@@ -297,7 +293,7 @@ def _best_thumbnail(thumbnails: object) -> str | None:
         return None
     for size in _THUMBNAIL_ORDER:
         entry = thumbnails.get(size)
-        if isinstance(entry, dict) and _str(entry.get("url")):
+        if isinstance(entry, dict) and as_str(entry.get("url")):
             return str(entry["url"])
     return None
 
@@ -306,26 +302,14 @@ def _geotag(details: object) -> Geotag | None:
     """Return the uploader's explicit recording location, if the response included one."""
     if not isinstance(details, dict) or not isinstance(details.get("location"), dict):
         return None
-    lat, lon = _number(details["location"].get("latitude")), _number(details["location"].get("longitude"))
+    lat, lon = as_number(details["location"].get("latitude")), as_number(details["location"].get("longitude"))
     if lat is None or lon is None:
         return None
-    return Geotag(latitude=lat, longitude=lon, place_name=_str(details.get("locationDescription")))
+    return Geotag(latitude=lat, longitude=lon, place_name=as_str(details.get("locationDescription")))
 
 
-def _number(value: object) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _dict(item: JSON, key: str) -> JSON:
+def _required_object(item: JSON, key: str) -> JSON:
     value = item.get(key)
     if not isinstance(value, dict):
         raise BadRecord(f"missing or not an object: {key}", field=key)
     return value
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _unique(values: list[str]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(values))
