@@ -26,7 +26,17 @@ FieldName = Literal[
 ]
 
 FIELD_NAMES: tuple[str, ...] = (
-    "from", "platform", "lang", "hashtag", "mention", "domain", "url", "has", "is", "since", "until",
+    "from",
+    "platform",
+    "lang",
+    "hashtag",
+    "mention",
+    "domain",
+    "url",
+    "has",
+    "is",
+    "since",
+    "until",
 )
 
 

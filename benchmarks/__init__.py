@@ -1,0 +1,1 @@
+"""Benchmarks: throughput, latency and quality measurements with a JSON result per run (not timed tests)."""

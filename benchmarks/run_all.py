@@ -1,0 +1,108 @@
+"""Run every benchmark and rewrite the results table in benchmarks/README.md.
+
+``python -m benchmarks.run_all`` runs ingest (400k real tweets), search (1M posts) and dedup quality;
+``--full`` adds search on 10M posts (about an hour and several GB of disk on the reference machine).
+``--table`` only rewrites the table from the JSON results already in benchmarks/results/.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from benchmarks.common import RESULTS, ROOT
+
+README = ROOT / "benchmarks" / "README.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _f(value: float, digits: int = 0) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _ingest_rows(r: dict[str, Any]) -> list[str]:
+    ours, peer, split = r["watchfloor"], r["peer_sqlite_utils"], r["stage_split"]
+    return [
+        f"| ingest | {r['records']:,} records, {r['data']} | watchfloor import (full pipeline + FTS5) | "
+        f"{_f(ours['posts_per_s'])} posts/s, peak RSS {_f(ours['peak_rss_mb'])} MB, "
+        f"DB {_f(ours['db_mb'])} MB | "
+        f"sqlite-utils insert + enable-fts: {_f(peer['posts_per_s'])} posts/s | "
+        f"**{r['ratio_vs_peer']:.2f}×** peer |",
+        f"| ingest split | same | µs/post: read+map {_f(split['read_map_us_per_post'], 1)}, "
+        f"pipeline {_f(split['pipeline_us_per_post'], 1)}, store {_f(split['store_us_per_post'], 1)} | | | |",
+    ]
+
+
+def _search_rows(r: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, c in r["classes"].items():
+        ratio = c["p99_ms"] / c["bare_fts5_p99_ms"] if c["bare_fts5_p99_ms"] else float("nan")
+        rows.append(
+            f"| search {r['posts']:,} | {name} | p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms | "
+            f"bare FTS5 p50 {c['bare_fts5_p50_ms']:.2f}, p99 {c['bare_fts5_p99_ms']:.2f} ms | "
+            f"{ratio:.1f}× bare p99 |"
+        )
+    return rows
+
+
+def _dedup_rows(r: dict[str, Any]) -> list[str]:
+    ours, peer = r["ours"], r.get("datasketch", {})
+    rows = [
+        f"| dedup | {r['n']:,} generated posts | exact recall {ours['exact_recall']:.3f}, near recall "
+        f"{ours['near_recall']:.3f}, precision {ours['precision']:.3f}, {ours['us_per_post']:.1f} µs/post | "
+        f"datasketch: {peer.get('us_per_post', float('nan')):.1f} µs/post | "
+        f"**{peer.get('us_per_post', float('nan')) / ours['us_per_post']:.1f}×** faster |"
+    ]
+    lang = r.get("language")
+    if lang and lang.get("per_language"):
+        cells = ", ".join(f"{k} {v['accuracy']:.2f}" for k, v in lang["per_language"].items())
+        rows.append(
+            f"| language id | UMSAB tweets | accuracy {cells}; {lang['us_per_post']:.1f} µs/post | | |"
+        )
+    return rows
+
+
+def write_table() -> str:
+    lines = [
+        "| benchmark | workload | watchfloor | baseline run beside it | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rows in (
+        ("ingest", _ingest_rows),
+        ("search_1000000", _search_rows),
+        ("search_10000000", _search_rows),
+        ("dedup", _dedup_rows),
+    ):
+        result = _load(name)
+        if result is not None:
+            try:
+                lines.extend(rows(result))
+            except KeyError as exc:
+                lines.append(f"| {name} | result file lacks {exc} | | | |")
+    table = "\n".join(lines)
+    text = README.read_text(encoding="utf-8")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    README.write_text(text[:start] + "\n" + table + "\n" + text[end:], encoding="utf-8")
+    return table
+
+
+def main() -> None:
+    if "--table" not in sys.argv:
+        from benchmarks import bench_dedup, bench_ingest, bench_search
+
+        bench_ingest.run()
+        bench_search.run(1_000_000)
+        if "--full" in sys.argv:
+            bench_search.run(10_000_000)
+        bench_dedup.run()
+    print(write_table())
+
+
+if __name__ == "__main__":
+    main()
