@@ -26,6 +26,18 @@ def pin_one_core() -> None:
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB.
+
+    Read from /proc (VmHWM), not getrusage: Linux keeps ru_maxrss across exec, so a child process
+    would report its parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

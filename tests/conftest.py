@@ -21,3 +21,12 @@ def fixtures() -> Path:
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_postgres_templates() -> object:
+    """Drop the migrated PostgreSQL template database once the session is over."""
+    from tests.services import drop_templates
+
+    yield
+    drop_templates()

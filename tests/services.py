@@ -16,6 +16,8 @@ import pytest
 
 PG_URL = os.environ.get("WATCHFLOOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRED = os.environ.get("WATCHFLOOR_REQUIRE_SERVICES") == "1"
+_BASE = PG_URL.rsplit("/", 1)[0]
+_template: str | None = None  # a migrated database new test databases are copied from (per process)
 
 
 def _unavailable(what: str, why: object) -> None:
@@ -25,19 +27,45 @@ def _unavailable(what: str, why: object) -> None:
     pytest.skip(message)
 
 
-@contextmanager
-def scratch_postgres_database() -> Iterator[str]:
-    """Create an empty PostgreSQL database for one test and drop it afterwards; yield its URL."""
+def _admin() -> psycopg.Connection:
     try:
-        admin = psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
+        return psycopg.connect(PG_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         _unavailable("PostgreSQL", exc)
         raise  # unreachable: skip/fail raise
-    name = f"wf_test_{uuid.uuid4().hex[:12]}"
-    base = PG_URL.rsplit("/", 1)[0]
-    with admin:
+
+
+def _migrated_template(admin: psycopg.Connection) -> str:
+    """Create (once per test process) a database at the newest schema to copy test databases from."""
+    global _template
+    if _template is None:
+        from watchfloor.store.engine import open_store
+
+        name = f"wf_template_{uuid.uuid4().hex[:12]}"
         admin.execute(f'CREATE DATABASE "{name}"')
+        open_store(f"{_BASE}/{name}").close()
+        _template = name
+    return _template
+
+
+@contextmanager
+def scratch_postgres_database(*, migrated: bool = True) -> Iterator[str]:
+    """Create a PostgreSQL database for one test (a copy of a migrated template) and drop it afterwards."""
+    admin = _admin()
+    name = f"wf_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        template = f' TEMPLATE "{_migrated_template(admin)}"' if migrated else ""
+        admin.execute(f'CREATE DATABASE "{name}"{template}')
         try:
-            yield f"{base}/{name}"
+            yield f"{_BASE}/{name}"
         finally:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def drop_templates() -> None:
+    """Remove this process's template database (called at the end of the session)."""
+    global _template
+    if _template is not None:
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{_template}" WITH (FORCE)')
+        _template = None

@@ -36,3 +36,25 @@ class Settings(BaseSettings):
         default=False,
         description="Show full tracebacks for unexpected errors (for developers; users never need it).",
     )
+    sla_minutes: dict[str, int] = Field(
+        default={"critical": 15, "high": 60, "medium": 240, "low": 1440},
+        description=(
+            "Minutes an alert of each severity may wait before its deadline is breached "
+            "(JSON in the environment, e.g. WATCHFLOOR_SLA_MINUTES='{\"critical\": 10, ...}')."
+        ),
+    )
+    shift_hours: int = Field(
+        default=8,
+        ge=1,
+        le=24,
+        description="Length of a shift: the period `watchfloor handover` looks back over.",
+    )
+    untouched_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A claimed alert with no action for this long is listed as untouched at handover.",
+    )
+    user: str | None = Field(
+        default=None,
+        description="The user the CLI acts as (overridden by --as); recorded on every change.",
+    )

@@ -28,7 +28,8 @@ def phrases(words: st.SearchStrategy[str]) -> st.SearchStrategy[Phrase]:
 
 
 _FIELD_TEXTS = [
-    "from:alice", "from:did:plc:abc", "list:desk", "platform:bluesky", "platform:rss", "lang:en", "lang:pt",
+    "from:alice", "from:did:plc:abc", "list:desk", "from:@desk", "platform:bluesky", "platform:rss",
+    "lang:en", "lang:pt",
     "#flood", "#Bogotá", "@alice", "@bob.bsky.social", "domain:example.com", "url:example.com/a",
     'url:"x.org/a(b)"', "has:media", "has:links", "has:geo", "is:reply", "is:repost", "is:quote",
     "since:2012-10-29", "until:2012-11-01T12:00:00Z",

@@ -30,7 +30,8 @@ def parse(text: str) -> Node:
         ("a OR b c", "a OR (b AND c)"),
         ("NOT a NEAR/3f b", "NOT a NEAR/3f b"),
         ("-(a OR b) -c", "NOT (a OR b) AND NOT c"),
-        ("author:@Alice site:www.BBC.co.uk list:Desk", "from:alice AND domain:bbc.co.uk AND list:desk"),
+        ("author:Alice site:www.BBC.co.uk list:Desk", "from:alice AND domain:bbc.co.uk AND from:@desk"),
+        ("author:@Alice from:@Desk", "from:@alice AND from:@desk"),
         ('url:"x.org/a(b)" "water ris*"', 'url:"x.org/a(b)" AND "water ris*"'),
         (r"/r\/flood/", r"/r\/flood/"),
         ("since:2012-10-29T14:30+02:00", "since:2012-10-29T12:30:00+00:00"),
@@ -132,4 +133,4 @@ def _parse_quickly(text: str) -> None:
 
 def test_field_values_in_canonical_text_are_canonical_names() -> None:
     assert to_text(Field("lang", "en")) == "lang:en"
-    assert to_text(Field("from", "@desk")) == "list:desk"
+    assert to_text(Field("from", "@desk")) == "from:@desk"

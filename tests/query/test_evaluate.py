@@ -153,7 +153,7 @@ ACCOUNT = post("hi", author_handle="@Alice.bsky.social", author_id="did:plc:ABC"
     ("query", "expected"),
     [
         ("from:alice.bsky.social", True),
-        ("from:@ALICE.bsky.social", True),
+        ("from:ALICE.bsky.social", True),
         ("from:did:plc:abc", True),
         ("from:alice", False),
         ("platform:bluesky", True),
@@ -165,6 +165,7 @@ def test_author_and_platform(query: str, expected: bool) -> None:
 
 
 def test_account_lists() -> None:
+    assert hit("from:@desk", ACCOUNT, desk={"alice.bsky.social"})
     assert hit("list:desk", ACCOUNT, desk={"did:plc:abc"})
     assert not hit("list:desk", ACCOUNT, desk={"bob"})
     with pytest.raises(NotFound, match="desk"):

@@ -141,7 +141,7 @@ def test_near_ordered_and_operands() -> None:
     ("text", "expected"),
     [
         ("from:alice", Field("from", "alice")),
-        ("from:@Alice", Field("from", "alice")),
+        ("from:Alice", Field("from", "alice")),
         ("author:Alice.bsky.social", Field("from", "alice.bsky.social")),
         ("from:alice@mastodon.social", Field("from", "alice@mastodon.social")),
         ("from:did:plc:abc123", Field("from", "did:plc:abc123")),
@@ -188,6 +188,28 @@ def test_account_lists_are_for_rules() -> None:
     assert parse("list:Flood-Desk", allow_lists=True) == Field("from", "@flood-desk")
     error = fail("flood list:desk")
     assert (error.column, error.message) == (7, "Account lists are only allowed in rules")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("from:@Flood-Desk", Field("from", "@flood-desk")),  # the spelling of an account list
+        ("author:@desk", Field("from", "@desk")),
+        ('from:"@desk"', Field("from", "@desk")),
+        ("from:\uff20desk", Field("from", "@desk")),  # a full-width '@' folds to '@', as in handles
+        ("list:desk", Field("from", "@desk")),  # the older spelling
+        ("from:desk", Field("from", "desk")),  # without '@' it is one account
+    ],
+)
+def test_from_at_name_is_an_account_list_in_rules(text: str, expected: Field) -> None:
+    assert parse(text, allow_lists=True) == expected
+
+
+@pytest.mark.parametrize(("text", "column"), [("from:@desk", 1), ("flood from:@desk", 7), ("x author:@d", 3)])
+def test_from_at_name_is_an_error_in_search(text: str, column: int) -> None:
+    error = fail(text)
+    assert (error.column, error.message) == (column, "Account lists are only allowed in rules")
+    assert error.hint == "account lists only work in rules; to search one account write from:handle"
 
 
 def test_regex_in_rules() -> None:
@@ -241,7 +263,8 @@ def test_regex_in_rules() -> None:
         ("https://example.com", 1, "Unknown field 'https:'", "url:"),
         ("from:", 1, "'from:' needs a value", "from:alice"),
         ("from: alice", 1, "'from:' needs a value", "no space"),
-        ("from:@@x", 7, "An account handle or id cannot start with '@@'", "list:name"),
+        ("from:@@x", 1, "Account lists are only allowed in rules", "from:handle"),
+        ("mention:@@x", 10, "A mention cannot start with '@@'", "from:@name"),
         ("has:poll", 5, "Unknown value 'poll' for has:", "has:media"),
         ("is:like", 4, "Unknown value 'like' for is:", "is:reply"),
         ("domain:https://x.com/a", 14, "is not a host name", "url:"),

@@ -11,6 +11,7 @@ from watchfloor.query import tokens
 @given(st.text(alphabet=st.characters(max_codepoint=127), max_size=200))
 def test_ascii_fast_path_equals_the_unicode_tokeniser(text: str) -> None:
     assert tokens.tokenize(text) == tokens._TOKEN.findall(tokens.normalise_text(text))
+    assert tokens.tokenize(text) == [t for t, _, _ in tokens.token_spans(text)]
 
 
 @given(st.text(max_size=80))

@@ -111,7 +111,7 @@ def test_same_native_id_on_two_platforms_is_two_posts(store: SqlStore) -> None:
         (Field("lang", "es"), ["3"]),
         (Field("hashtag", "flood"), ["1"]),
         (Field("mention", "cityhall"), ["2"]),
-        (Field("from", "@rescuer"), ["2"]),
+        (Field("from", "rescuer"), ["2"]),
         (Field("platform", "bluesky"), ["4"]),
         (Field("domain", "bbc.co.uk"), ["4"]),
         (Field("domain", "news.bbc.co.uk"), ["4"]),
@@ -263,3 +263,38 @@ def test_schema_head_constant_matches_the_newest_migration() -> None:
     config = Config()
     config.set_main_option("script_location", str(engine._MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == engine.SCHEMA_HEAD
+
+
+def test_hashtags_and_handles_compare_folded_like_query_words(store: SqlStore) -> None:
+    post = make_post("1", "Llueve en Bogotá", hashtags=("Bogotá",), author_handle="@Ana_Ñ", mentions=("@Él",))
+    with store.transaction() as tx:
+        tx.write_posts([prepared(post)], import_id=None)
+    assert _ids(store, Field("hashtag", "bogota")) == ["1"]
+    assert _ids(store, Field("from", "ana_ñ")) == ["1"]
+    assert _ids(store, Field("mention", "él")) == ["1"]
+    assert _ids(store, Term("bogota")) == ["1"]
+
+
+def test_account_lists_select_their_members(store: SqlStore) -> None:
+    _seed(store)
+    lists = {"watch": frozenset({"rescuer", "nobody"})}
+    with store.transaction() as tx:
+        found = tx.search(q(Field("from", "@watch")), limit=10, lists=lists)
+        assert [p.post.native_id for p in found] == ["2"]
+        assert tx.count(q(Field("from", "@unknown")), lists=lists) == 0
+
+
+def test_posts_in_the_same_microsecond_all_get_stored_and_order_by_time(store: SqlStore) -> None:
+    # 1,005 posts at one instant overflow the 1,000 id slots of that microsecond (SQLite), then later
+    # and earlier posts still sort around them.
+    same = [prepared(make_post(f"s{i}", f"same moment {i}", day=2)) for i in range(1005)]
+    with store.transaction() as tx:
+        tx.write_posts(same[:600], import_id=None)
+    with store.transaction() as tx:
+        tx.write_posts([*same[600:], prepared(make_post("late", "later post", day=3))], import_id=None)
+        tx.write_posts([prepared(make_post("early", "earlier post", day=1))], import_id=None)
+        newest = tx.search(q(MatchAll()), limit=2000)
+    assert len(newest) == 1007
+    assert newest[0].post.native_id == "late"
+    assert newest[-1].post.native_id == "early"
+    assert len({p.id for p in newest}) == 1007

@@ -10,6 +10,7 @@ from rich.console import Console
 
 from watchfloor import __version__
 from watchfloor.config import Settings
+from watchfloor.domain.actor import Actor
 from watchfloor.services.context import ServiceContext
 from watchfloor.wiring import build_context
 
@@ -43,6 +44,10 @@ class State:
             self._context = build_context(self.settings)
         return self._context
 
+    def actor(self) -> Actor:
+        """Who this invocation acts as (named users and their roles arrive with the accountability layer)."""
+        return Actor(name=self.settings.user or "cli")
+
     def close(self) -> None:
         if self._context is not None:
             self._context.store.close()
@@ -65,6 +70,12 @@ def main(
             show_default=False,
         ),
     ] = None,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--as", help="The user to act as (default: $WATCHFLOOR_USER); recorded on every change."
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for unexpected errors.")] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
@@ -74,6 +85,8 @@ def main(
     overrides: dict[str, object] = {"database_url": db} if db else {}
     if debug:
         overrides["debug"] = True
+    if user:
+        overrides["user"] = user
     state = State(settings=Settings(**overrides))  # type: ignore[arg-type]
     ctx.obj = state
     ctx.call_on_close(state.close)

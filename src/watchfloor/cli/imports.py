@@ -51,6 +51,10 @@ def _summary_line(run: ImportRun) -> str:
 def _print_report(report: ImportReport) -> None:
     run = report.run
     out.print(f"[bold]{escape(Path(run.source).name)}[/bold] ({run.format}): {_summary_line(run)}")
+    if report.alerts_raised or report.alerts_grouped:
+        out.print(
+            f"  alerts: {report.alerts_raised:,} raised, {report.alerts_grouped:,} grouped into open alerts"
+        )
     for reason, count in report.skipped_reasons.most_common(5):
         out.print(f"  skipped {count:,}: {escape(reason)}")
     for entry in report.quarantine_samples[:5]:

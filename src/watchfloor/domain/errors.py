@@ -55,6 +55,10 @@ class NotFound(WatchfloorError):
     """The object does not exist, or the caller may not see it (the two look the same on purpose)."""
 
 
+class Conflict(WatchfloorError):
+    """The operation cannot happen in the object's current state (e.g. someone else holds the claim)."""
+
+
 class PermissionDenied(WatchfloorError):
     """The actor may not perform this operation."""
 

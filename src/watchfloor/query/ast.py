@@ -7,6 +7,7 @@ diacritics removed), so backends compare them directly with indexed tokens.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -115,3 +116,16 @@ class Query:
 
     source: str
     root: Node
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Yield ``node`` and every node below it, depth first."""
+    yield node
+    if isinstance(node, And | Or):
+        for child in node.children:
+            yield from walk(child)
+    elif isinstance(node, Not):
+        yield from walk(node.child)
+    elif isinstance(node, Near):
+        yield from walk(node.left)
+        yield from walk(node.right)

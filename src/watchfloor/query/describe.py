@@ -74,7 +74,7 @@ def _render_field(node: Field) -> str:
     if node.name == "mention":
         return "@" + node.value
     if node.name == "from" and node.value.startswith("@"):
-        return "list:" + node.value[1:]
+        return "from:" + node.value  # an account list: from:@name
     value = node.value if _PLAIN_VALUE.fullmatch(node.value) else f'"{node.value}"'
     return f"{node.name}:{value}"
 

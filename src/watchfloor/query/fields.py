@@ -21,7 +21,8 @@ PLATFORMS: tuple[str, ...] = (
 )  # fmt: skip
 _PLATFORM_ALIASES = {"x": "twitter"}
 
-# Every key the parser accepts, mapped to its canonical field; "list" is the account-list form of "from".
+# Every key the parser accepts, mapped to its canonical field. "list" is the older account-list form of
+# "from"; the parser also reads from:@name (a value starting with '@') as an account list.
 FIELD_KEYS: dict[str, FieldName | None] = {
     "from": "from",
     "author": "from",
@@ -134,8 +135,13 @@ def normalise_value(name: FieldName, raw: str) -> str:
     return _instant(raw)
 
 
+def is_list_value(raw: str) -> bool:
+    """Return whether a ``from:`` value names an account list (``from:@flood-desk``), not one account."""
+    return unicodedata.normalize("NFKC", raw[:1]) == "@"
+
+
 def normalise_list_name(raw: str) -> str:
-    """Return the ``from`` value for account list ``raw`` (``list:flood-desk`` -> ``@flood-desk``)."""
+    """Return the ``from`` value for account list name ``raw``: ``Flood-Desk`` -> ``@flood-desk``."""
     value = unicodedata.normalize("NFKC", raw).casefold()
     _require_chars(value, _LIST_EXTRA, "a list name", "List names contain letters, digits, '_', '.' and '-'.")
     return "@" + value
@@ -149,7 +155,7 @@ def _handle(raw: str, *, what: str) -> str:
     if value.startswith("@"):
         raise ValueProblem(
             f"{what.capitalize()} cannot start with '@@'",
-            "Write one '@' at most; for an account list use list:name.",
+            "Write one '@' at most; an account list is written from:@name (rules only).",
             offset,
         )
     hint = "Handles contain letters, digits, '_', '.', '-', '@' (user@instance) and ':' (DIDs)."

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
@@ -25,7 +26,13 @@ from lark.exceptions import UnexpectedInput, VisitError
 from watchfloor.domain.errors import QuerySyntaxError
 from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Query, Regex, Term
 from watchfloor.query.diagnose import diagnose, error_at, regex_not_allowed
-from watchfloor.query.fields import FIELD_KEYS, ValueProblem, normalise_list_name, normalise_value
+from watchfloor.query.fields import (
+    FIELD_KEYS,
+    ValueProblem,
+    is_list_value,
+    normalise_list_name,
+    normalise_value,
+)
 from watchfloor.query.regexes import compile_regex, unescape_slashes
 from watchfloor.query.tokens import tokenize
 
@@ -55,8 +62,9 @@ _FIELD_EXAMPLES = {
 def parse_query(text: str, *, allow_regex: bool = False, allow_lists: bool = False) -> Query:
     """Parse ``text`` into a :class:`Query`; raise :class:`QuerySyntaxError` if it is not valid.
 
-    ``allow_regex`` admits ``/pattern/`` terms and ``allow_lists`` admits ``list:name`` account lists;
-    both are for standing rules (search leaves them off). The empty query parses to ``MatchAll``.
+    ``allow_regex`` admits ``/pattern/`` terms and ``allow_lists`` admits ``from:@name`` account lists
+    (``list:name`` is an older spelling of the same); both are for standing rules (search leaves them
+    off). The empty query parses to ``MatchAll``.
     """
     try:
         tree = _LARK.parse(text)
@@ -211,7 +219,9 @@ class _Builder(Transformer[Token, "_Located | None"]):
         trimmed = body.rstrip()
         if trimmed.endswith("*"):
             star = len(trimmed) - 1
-            if star == 0 or not tokenize(trimmed[star - 1]):
+            before = trimmed[star - 1] if star else ""
+            # A combining mark continues the word before it (Tibetan "ཀྵ*"), though alone it is no token.
+            if not before or not (tokenize(before) or unicodedata.category(before).startswith("M")):
                 raise self._error(
                     pos + star,
                     "A wildcard must follow a letter or digit",
@@ -254,15 +264,21 @@ class _Builder(Transformer[Token, "_Located | None"]):
                 f"Write the value right after the colon, with no space: {_FIELD_EXAMPLES[name]}.",
             )
         canonical = FIELD_KEYS[name]
+        # from:@name (and the older list:name) names an account list; from:name is one account.
+        # NFKC first, as handles are folded: a full-width '＠' is an '@' too.
+        is_list = canonical is None or (canonical == "from" and is_list_value(value))
+        if is_list and not self._allow_lists:
+            raise self._error(
+                pos,
+                "Account lists are only allowed in rules",
+                "account lists only work in rules; to search one account write from:handle",
+            )
         try:
-            if canonical is not None:
+            if not is_list:
+                assert canonical is not None
                 return _Located(Field(canonical, normalise_value(canonical, value)), pos)
-            if not self._allow_lists:
-                raise self._error(
-                    pos,
-                    "Account lists are only allowed in rules",
-                    "In search, write from:handle for each account.",
-                )
+            if canonical is not None:  # from:@name: the list name starts after the '@'
+                value, value_pos = value[1:], value_pos + 1
             return _Located(Field("from", normalise_list_name(value)), pos)
         except ValueProblem as problem:
             raise self._error(

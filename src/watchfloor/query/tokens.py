@@ -50,7 +50,10 @@ def tokenize(text: str) -> list[str]:
     """Split ``text`` into normalised tokens."""
     if text.isascii():
         return text.encode().translate(_ASCII_FOLD).decode("ascii").split()
-    return _TOKEN.findall(normalise_text(text))
+    # Tokens are found in the original text and then normalised, exactly as token_spans does, so the
+    # index and the evaluator agree even on characters that NFKC expands (e.g. "㋀" -> "1月", a symbol
+    # that is no token in the original and so none here either).
+    return [part for match in _TOKEN.finditer(text) for part in _TOKEN.findall(normalise_text(match.group()))]
 
 
 def token_spans(text: str) -> Iterator[tuple[str, int, int]]:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from watchfloor.config import Settings
 from watchfloor.domain.clock import Clock
+from watchfloor.services.matching import MatcherCache
 from watchfloor.store.ports import Store
 
 
 @dataclass(frozen=True, slots=True)
 class ServiceContext:
+    """The store, clock and settings, plus per-process caches (the compiled rule matcher)."""
+
     store: Store
     clock: Clock
     settings: Settings
+    matchers: MatcherCache = field(default_factory=MatcherCache)

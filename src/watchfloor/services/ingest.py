@@ -23,6 +23,7 @@ from watchfloor.domain.errors import InputError
 from watchfloor.domain.post import Deletion, Envelope, Quarantined
 from watchfloor.pipeline import prepare_batch
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.store.ports import ImportRun
 
 
@@ -31,6 +32,8 @@ class ImportReport:
     """What an import did, for the summary the user sees."""
 
     run: ImportRun
+    alerts_raised: int = 0
+    alerts_grouped: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     quarantine_samples: list[Quarantined] = field(default_factory=list)
 
@@ -72,7 +75,7 @@ def import_file(
         run=ImportRun(id=run_id, source=source, format=fmt.name, started_at=ctx.clock.now())
     )
     for batch in _batches(iter_file(path, fmt, options), ctx.settings.batch_size):
-        _import_batch(ctx, batch, report)
+        _import_batch(ctx, batch, report, actor)
         if progress is not None:
             progress(report.run)
     report.run.finished_at = ctx.clock.now()
@@ -81,7 +84,9 @@ def import_file(
     return report
 
 
-def _import_batch(ctx: ServiceContext, batch: Sequence[Envelope | Quarantined], report: ImportReport) -> None:
+def _import_batch(
+    ctx: ServiceContext, batch: Sequence[Envelope | Quarantined], report: ImportReport, actor: Actor
+) -> None:
     run = report.run
     envelopes = [item for item in batch if isinstance(item, Envelope)]
     bad = [item for item in batch if isinstance(item, Quarantined)]
@@ -96,10 +101,22 @@ def _import_batch(ctx: ServiceContext, batch: Sequence[Envelope | Quarantined], 
         msgspec.structs.replace(p, raw=e.raw, raw_format=e.format)
         for p, e in zip(prepared, with_posts, strict=True)
     ]
+    by_key = {item.post.key: item.post for item in items}
     with ctx.store.transaction() as tx:
         written = tx.write_posts(items, import_id=run.id)
+        new_posts = [
+            NewPost(id=post_id, post=by_key[key], cluster_id=cluster)
+            for post_id, key, cluster in zip(
+                written.inserted_ids, written.inserted_keys, written.inserted_clusters, strict=True
+            )
+        ]
+        alerts = match_and_alert(
+            tx, cache=ctx.matchers, posts=new_posts, settings=ctx.settings, now=now, actor=actor.name
+        )
         tx.write_deletions(removed, seen_at=now)
         tx.write_quarantine(bad, import_id=run.id, at=now)
+    report.alerts_raised += len(alerts.raised)
+    report.alerts_grouped += alerts.grouped
     run.records += len(batch)
     run.inserted += written.inserted
     run.duplicates += written.duplicates

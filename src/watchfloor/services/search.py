@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from watchfloor.domain.actor import Actor
-from watchfloor.domain.errors import QuerySyntaxError
-from watchfloor.query.ast import And, Field, Near, Node, Not, Or, Query
+from watchfloor.query.ast import Query
 from watchfloor.query.parser import parse_query
 from watchfloor.services.context import ServiceContext
 from watchfloor.store.ports import QuarantineEntry, SortOrder, StoredPost, StoreStats
@@ -14,31 +13,9 @@ from watchfloor.store.ports import QuarantineEntry, SortOrder, StoredPost, Store
 MAX_LIMIT = 10_000
 
 
-def _nodes(node: Node) -> Iterator[Node]:
-    yield node
-    if isinstance(node, And | Or):
-        for child in node.children:
-            yield from _nodes(child)
-    elif isinstance(node, Not):
-        yield from _nodes(node.child)
-    elif isinstance(node, Near):
-        yield from _nodes(node.left)
-        yield from _nodes(node.right)
-
-
 def parse_search(text: str) -> Query:
-    """Parse a search query; account lists (``from:@list``) are for rules, not searches."""
-    query = parse_query(text)
-    for node in _nodes(query.root):
-        if isinstance(node, Field) and node.name == "from" and node.value.startswith("@"):
-            column = text.find("from:@") + 1 or 1
-            raise QuerySyntaxError(
-                "account lists only work in rules",
-                query=text,
-                column=column,
-                hint="search for one account with from:handle",
-            )
-    return query
+    """Parse a search query (no regular expressions or account lists: those are for rules)."""
+    return parse_query(text)
 
 
 def search_posts(

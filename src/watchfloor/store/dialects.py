@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Select,
+    Table,
     Text,
     cast,
     column,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import TSQUERY
 
 from watchfloor.query.ast import Node
@@ -33,8 +35,11 @@ from watchfloor.store.schema import posts
 
 _fts = table("posts_fts", column("rowid"), column("posts_fts"), column("rank"))
 _tsv: ColumnClause[Any] = column("search_tsv")
+_CREATED = POST_COLUMNS.index("created_us")
 
 Row = tuple[Any, ...]
+# INSERT with ON CONFLICT DO NOTHING / DO UPDATE: spelled alike, but each dialect has its own class.
+ConflictInsert = postgresql.Insert | sqlite.Insert
 
 
 def _to_tsquery(node: Node) -> ColumnElement[Any]:
@@ -82,7 +87,21 @@ class Dialect(Protocol):
         """``SELECT key, value FROM table WHERE key IN keys`` (plus an optional fixed condition)."""
         ...
 
-    def order_by_relevance(self, stmt: Select[Any], node: Node) -> Select[Any]: ...
+    def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
+        """Restrict ``stmt`` to posts matching the full-text node ``text`` (if any) and order it."""
+        ...
+
+    def insert(self, table: Table) -> ConflictInsert:
+        """An INSERT into ``table`` that accepts ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
+        ...
+
+
+RELEVANCE_WINDOW = 10_000  # relevance ranks the newest this-many matches (bounded latency; see docs)
+_ID_SLOTS = 1000  # SQLite post ids are created_us * 1000 + slot: id order is time order
+
+
+def _text_match(node: Node) -> ColumnElement[bool]:
+    return _fts.c.posts_fts.op("MATCH")(textexpr.fts5(node))
 
 
 class SqliteDialect:
@@ -102,9 +121,7 @@ class SqliteDialect:
     ) -> list[tuple[int, int]]:
         if not rows:
             return []
-        # Safe because every write transaction starts with BEGIN IMMEDIATE: one writer at a time.
-        first = int(conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM posts").scalar_one()) + 1
-        ids = range(first, first + len(rows))
+        ids = self._time_ordered_ids(conn, [row[_CREATED] for row in rows])
         names = ", ".join(("id", *POST_COLUMNS))
         marks = ", ".join("?" * (len(POST_COLUMNS) + 1))
         conn.exec_driver_sql(
@@ -115,6 +132,39 @@ class SqliteDialect:
             "INSERT INTO posts_fts(rowid, body) VALUES (?, ?)", list(zip(ids, index_texts, strict=True))
         )
         return list(enumerate(ids))
+
+    def _time_ordered_ids(self, conn: Connection, created: list[int]) -> list[int]:
+        """Ids ``created_us * 1000 + slot``, so the FTS index's rowid order is newest/oldest order.
+
+        FTS5 walks its doclists in rowid order and can stop after LIMIT matches; with ids in time order
+        "newest first" costs what the bare index costs instead of sorting every match (see the search
+        benchmark). Up to 1000 posts share a microsecond; more spill into the next microsecond's slots
+        (a microsecond-level reordering, never a lost post). Safe because every write transaction starts
+        with BEGIN IMMEDIATE: one writer at a time.
+        """
+        bases = sorted({c * _ID_SLOTS for c in created})
+        next_free = {base: base for base in bases}
+        for found in self.lookup(conn, "posts", "id", "id", bases):
+            base = int(found[0])
+            next_free[base] = self._max_id_in(conn, base) + 1
+        ids = []
+        for stamp in created:
+            base = stamp * _ID_SLOTS
+            candidate = next_free[base]
+            while candidate >= base + _ID_SLOTS:  # this microsecond is full: spill into the next one
+                base += _ID_SLOTS
+                if base not in next_free:
+                    next_free[base] = self._max_id_in(conn, base) + 1
+                candidate = next_free[base]
+            next_free[base] = candidate + 1
+            ids.append(candidate)
+        return ids
+
+    @staticmethod
+    def _max_id_in(conn: Connection, base: int) -> int:
+        """The highest post id in the microsecond slot range starting at ``base`` (``base - 1`` if none)."""
+        sql = "SELECT coalesce(max(id), ?) FROM posts WHERE id >= ? AND id < ?"
+        return int(conn.exec_driver_sql(sql, (base - 1, base, base + _ID_SLOTS)).scalar_one())
 
     def insert_ignore(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
@@ -134,13 +184,25 @@ class SqliteDialect:
         sql = f"SELECT {key}, {value} FROM {table} WHERE {key} IN (SELECT value FROM json_each(?))"
         return [tuple(r) for r in conn.exec_driver_sql(sql + where, (orjson.dumps(list(keys)).decode(),))]
 
-    def order_by_relevance(self, stmt: Select[Any], node: Node) -> Select[Any]:
-        ranked = (
-            select(_fts.c.rowid.label("rid"), _fts.c.rank.label("score"))
-            .where(_fts.c.posts_fts.op("MATCH")(textexpr.fts5(node)))
-            .subquery()
-        )
-        return stmt.join(ranked, ranked.c.rid == posts.c.id).order_by(ranked.c.score, posts.c.id.desc())
+    def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
+        newest_first = posts.c.id.desc()  # ids are in time order (see _time_ordered_ids)
+        if text is None:
+            return stmt.order_by(posts.c.id if sort == "oldest" else newest_first)
+        if sort == "relevance":
+            # bm25 scores every row it is given: rank the newest RELEVANCE_WINDOW matches only.
+            recent = (
+                select(_fts.c.rowid.label("rid"), _fts.c.rank.label("score"))
+                .where(_text_match(text))
+                .order_by(_fts.c.rowid.desc())
+                .limit(RELEVANCE_WINDOW)
+                .subquery()
+            )
+            return stmt.join(recent, recent.c.rid == posts.c.id).order_by(recent.c.score, newest_first)
+        joined = stmt.join_from(posts, _fts, _fts.c.rowid == posts.c.id).where(_text_match(text))
+        return joined.order_by(_fts.c.rowid if sort == "oldest" else _fts.c.rowid.desc())
+
+    def insert(self, table: Table) -> ConflictInsert:
+        return sqlite.insert(table)
 
 
 class PostgresDialect:
@@ -196,5 +258,14 @@ class PostgresDialect:
         sql = f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(%s::{array})"
         return [tuple(r) for r in conn.exec_driver_sql(sql + where, (list(keys),))]
 
-    def order_by_relevance(self, stmt: Select[Any], node: Node) -> Select[Any]:
-        return stmt.order_by(func.ts_rank(_tsv, _to_tsquery(node)).desc(), posts.c.id.desc())
+    def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
+        if text is not None:
+            stmt = stmt.where(self.condition(text))
+            if sort == "relevance":
+                return stmt.order_by(func.ts_rank(_tsv, _to_tsquery(text)).desc(), posts.c.id.desc())
+        if sort == "oldest":
+            return stmt.order_by(posts.c.created_us, posts.c.id)
+        return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
+
+    def insert(self, table: Table) -> ConflictInsert:
+        return postgresql.insert(table)

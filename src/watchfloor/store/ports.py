@@ -7,17 +7,28 @@ whole. Two adapters implement these ports (SQLite and PostgreSQL) and pass one c
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Literal, Protocol
 
 import msgspec
 
+from watchfloor.domain.alerts import (
+    Alert,
+    AlertAction,
+    AlertDraft,
+    AlertEvent,
+    AlertStatus,
+    Disposition,
+    HandoverNote,
+)
 from watchfloor.domain.post import Deletion, Location, Post, Prepared, Quarantined
+from watchfloor.domain.rules import AccountList, Rule, RuleDraft, RuleStatus, RuleVersion
 from watchfloor.query.ast import Query
 
 SortOrder = Literal["newest", "oldest", "relevance"]
+AccountLists = Mapping[str, frozenset[str]]  # account list name -> folded handles and ids
 
 
 class StoredPost(msgspec.Struct, frozen=True, kw_only=True):
@@ -37,6 +48,9 @@ class WriteResult(msgspec.Struct, kw_only=True):
     deletions: int = 0
     quarantined: int = 0
     inserted_ids: list[int] = msgspec.field(default_factory=list)
+    # Aligned with inserted_ids: the natural key and near-duplicate cluster of each new post.
+    inserted_keys: list[tuple[str, str]] = msgspec.field(default_factory=list)
+    inserted_clusters: list[int | None] = msgspec.field(default_factory=list)
 
 
 class QuarantineEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -89,8 +103,29 @@ class StoreStats(msgspec.Struct, kw_only=True):
     top_domains: list[Facet]
 
 
-class StoreTx(Protocol):
-    """Operations inside one transaction."""
+class AlertFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which alerts to list; ``None`` means any. Results are sorted by deadline, soonest first."""
+
+    statuses: tuple[AlertStatus, ...] | None = None
+    severities: tuple[str, ...] | None = None
+    rule_id: int | None = None
+    assignee: str | None = None
+    platform: str | None = None
+    lang: str | None = None
+    deadline_before: datetime | None = None
+    created_since: datetime | None = None
+
+
+class AlertWrite(msgspec.Struct, kw_only=True):
+    """What writing a batch of alert drafts did."""
+
+    raised: list[int] = msgspec.field(default_factory=list)  # ids of new alerts
+    grouped: int = 0  # drafts folded into an existing alert of the same rule and cluster
+    unchanged: int = 0  # drafts already recorded (same rule and post): idempotent replays
+
+
+class PostsTx(Protocol):
+    """Posts, imports, quarantine and search."""
 
     def start_import(self, *, source: str, format: str, at: datetime) -> int: ...
 
@@ -105,12 +140,20 @@ class StoreTx(Protocol):
     ) -> int: ...
 
     def search(
-        self, query: Query, *, limit: int, sort: SortOrder = "newest", offset: int = 0
+        self,
+        query: Query,
+        *,
+        limit: int,
+        sort: SortOrder = "newest",
+        offset: int = 0,
+        lists: AccountLists | None = None,
     ) -> list[StoredPost]: ...
 
-    def iter_search(self, query: Query, *, sort: SortOrder = "newest") -> Iterator[StoredPost]: ...
+    def iter_search(
+        self, query: Query, *, sort: SortOrder = "newest", lists: AccountLists | None = None
+    ) -> Iterator[StoredPost]: ...
 
-    def count(self, query: Query) -> int: ...
+    def count(self, query: Query, *, lists: AccountLists | None = None) -> int: ...
 
     def get_posts(self, ids: Sequence[int]) -> list[StoredPost]: ...
 
@@ -121,6 +164,88 @@ class StoreTx(Protocol):
     def list_quarantine(self, *, limit: int, import_id: int | None = None) -> list[QuarantineEntry]: ...
 
     def list_imports(self, *, limit: int) -> list[ImportRun]: ...
+
+
+class RulesTx(Protocol):
+    """Rules, their versions and account lists."""
+
+    def create_rule(self, draft: RuleDraft, *, owner: str, at: datetime) -> Rule: ...
+
+    def add_rule_version(self, rule_id: int, draft: RuleDraft, *, author: str, at: datetime) -> Rule: ...
+
+    def set_rule_status(self, rule_id: int, status: RuleStatus, *, at: datetime) -> Rule | None: ...
+
+    def get_rule(self, rule_id: int) -> Rule | None: ...
+
+    def list_rules(self, *, status: RuleStatus | None = None) -> list[Rule]: ...
+
+    def rule_history(self, rule_id: int) -> list[RuleVersion]: ...
+
+    def rules_revision(self) -> int:
+        """A number that changes whenever any rule or account list changes (matchers recompile on it)."""
+        ...
+
+    def put_account_list(self, account_list: AccountList) -> None: ...
+
+    def account_lists(self) -> list[AccountList]: ...
+
+
+class AlertsTx(Protocol):
+    """The alert queue: raising, listing, transitions, breaches, volume-rule hits, handover notes."""
+
+    def write_alerts(self, drafts: Sequence[AlertDraft], *, actor: str) -> AlertWrite:
+        """Raise alerts; a draft for a (rule, cluster) with an active alert is grouped into it instead."""
+        ...
+
+    def record_rule_hits(self, hits: Sequence[tuple[int, int, datetime]]) -> None:
+        """Remember (rule_id, post_id, post time) matches of volume rules, for window counts."""
+        ...
+
+    def count_rule_hits(self, rule_id: int, *, since: datetime, until: datetime) -> int: ...
+
+    def last_burst_end(self, rule_id: int) -> datetime | None: ...
+
+    def get_alert(self, alert_id: int) -> Alert | None: ...
+
+    def alert_posts(self, alert_id: int, *, limit: int = 100) -> list[int]: ...
+
+    def list_alerts(self, where: AlertFilter, *, limit: int = 100) -> list[Alert]: ...
+
+    def transition_alert(
+        self,
+        alert_id: int,
+        *,
+        allowed_from: tuple[AlertStatus, ...],
+        to_status: AlertStatus,
+        action: AlertAction,
+        actor: str,
+        at: datetime,
+        assignee: str | None = None,
+        disposition: Disposition | None = None,
+        note: str | None = None,
+        require_assignee: str | None = None,
+    ) -> Alert | None:
+        """Move an alert between states atomically; ``None`` if it is not in ``allowed_from`` (or not held
+        by ``require_assignee``), so two analysts can never both hold a claim."""
+        ...
+
+    def alert_events(self, alert_id: int) -> list[AlertEvent]: ...
+
+    def events_since(
+        self, since: datetime, *, actions: tuple[AlertAction, ...] | None = None
+    ) -> list[AlertEvent]: ...
+
+    def mark_breaches(self, *, now: datetime, actor: str) -> list[Alert]:
+        """Record once, for every active alert past its deadline, that it breached; return those alerts."""
+        ...
+
+    def add_handover_note(self, *, author: str, text: str, at: datetime) -> HandoverNote: ...
+
+    def handover_notes(self, *, since: datetime) -> list[HandoverNote]: ...
+
+
+class StoreTx(PostsTx, RulesTx, AlertsTx, Protocol):
+    """Everything a service can do inside one transaction."""
 
 
 class Store(Protocol):

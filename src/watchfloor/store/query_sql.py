@@ -10,13 +10,17 @@ exact evaluator in :mod:`watchfloor.query.evaluate`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 
 from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term
+from watchfloor.query.fields import fold_handle
 from watchfloor.store.schema import post_terms, posts
+
+AccountLists = Mapping[str, frozenset[str]]
 
 
 class TextCompiler(Protocol):
@@ -40,16 +44,21 @@ def is_text(node: Node) -> bool:
     return False
 
 
-def compile_condition(node: Node, text: TextCompiler) -> ColumnElement[bool]:
-    """Return a SQL condition selecting (a superset of) the posts ``node`` matches."""
+def compile_condition(
+    node: Node, text: TextCompiler, lists: AccountLists | None = None
+) -> ColumnElement[bool]:
+    """Return a SQL condition selecting (a superset of) the posts ``node`` matches.
+
+    ``lists`` resolves ``from:@name`` account lists (rules and back-tests); without it they match nothing.
+    """
     if isinstance(node, MatchAll | Regex):
         return true()  # Regex is exact only in the post-filter
     if isinstance(node, Field):
-        return field_condition(node)
+        return field_condition(node, lists)
     if is_text(node) and text.supports(node):
         return text.condition(node)
     if isinstance(node, Not):
-        return not_(compile_condition(node.child, text))
+        return not_(compile_condition(node.child, text, lists))
     if isinstance(node, And):
         # Text children (including negated ones, FTS5's binary NOT) go to the index as one expression
         # when at least one of them is positive; a lone negation cannot drive a full-text lookup.
@@ -64,10 +73,10 @@ def compile_condition(node: Node, text: TextCompiler) -> ColumnElement[bool]:
                 rest = text_children + rest
         else:
             rest = text_children + rest
-        parts.extend(compile_condition(c, text) for c in rest)
+        parts.extend(compile_condition(c, text, lists) for c in rest)
         return and_(*parts)
     if isinstance(node, Or):
-        return or_(*(compile_condition(c, text) for c in node.children))
+        return or_(*(compile_condition(c, text, lists) for c in node.children))
     return true()  # a text node the backend cannot express: the post-filter decides
 
 
@@ -88,12 +97,17 @@ def _term_exists(kind: str | tuple[str, ...], value: str) -> ColumnElement[bool]
     )
 
 
-def field_condition(node: Field) -> ColumnElement[bool]:
+def field_condition(node: Field, lists: AccountLists | None = None) -> ColumnElement[bool]:
     """SQL for one structured filter; semantics match the reference evaluator."""
     value = node.value
     match node.name:
+        case "from" if value.startswith("@"):
+            members = sorted((lists or {}).get(value[1:], ()))
+            if not members:
+                return false()
+            return or_(posts.c.author_key.in_(members), posts.c.author_id.in_(members))
         case "from":
-            key = value.removeprefix("@").casefold()
+            key = fold_handle(value)
             return or_(posts.c.author_key == key, posts.c.author_id == value)
         case "platform":
             return posts.c.platform == value

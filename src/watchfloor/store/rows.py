@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from watchfloor.domain.post import Post, Prepared, Quarantined
+from watchfloor.query.fields import fold_handle, fold_hashtag
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _encoder = msgspec.json.Encoder()
@@ -81,8 +82,8 @@ def post_terms(post: Post) -> set[tuple[str, str]]:
     the domain facet) and ``host`` (longer host names under them, so ``domain:news.bbc.co.uk`` works).
     """
     terms: set[tuple[str, str]] = set()
-    terms.update(("hashtag", tag.casefold()) for tag in post.hashtags)
-    terms.update(("mention", m.removeprefix("@").casefold()) for m in post.mentions)
+    terms.update(("hashtag", fold_hashtag(tag)) for tag in post.hashtags)
+    terms.update(("mention", fold_handle(m)) for m in post.mentions)
     registrable = {d.casefold() for d in post.domains}
     terms.update(("domain", d) for d in registrable)
     for host in url_hosts(post.urls):
@@ -127,7 +128,7 @@ def post_row(item: Prepared, *, import_id: int | None, cluster_id: int | None) -
         post.native_id,
         to_micros(post.created_at),
         to_micros(collected),
-        post.author_handle.removeprefix("@").casefold() if post.author_handle else None,
+        fold_handle(post.author_handle) if post.author_handle else None,
         post.author_id,
         post.has_media,
         post.has_links,

@@ -5,6 +5,10 @@ sorts, compares and partitions the same everywhere (decision record docs/decisio
 The migrations in ``store/migrations`` create exactly these tables; a contract test checks that the
 migrated database and this metadata agree.
 
+Rules, alerts and their history (from migration 0002) follow at the end: small JSON values (matched
+spans, field evidence, account-list members) are msgspec JSON text; everything an alert query filters
+or sorts on is a real column.
+
 The full-text index is dialect-specific and lives beside the adapters: a contentless FTS5 table
 ``posts_fts`` in SQLite, a ``search_tsv`` tsvector column with a GIN index in PostgreSQL.
 """
@@ -15,6 +19,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -132,3 +137,140 @@ quarantine = Table(
     UniqueConstraint("entry_key", name="uq_quarantine_entry"),
 )
 Index("ix_quarantine_import", quarantine.c.import_id)
+
+# -- rules and account lists (0002) -------------------------------------------------------------------
+
+rules = Table(
+    "rules",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("owner", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # RuleStatus
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("current_version", Integer, nullable=False),
+)
+
+rule_versions = Table(
+    "rule_versions",
+    metadata,
+    Column("rule_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=False),
+    Column("query", Text, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("description", Text),
+    Column("volume_threshold", Integer),  # both set for a volume rule, both NULL otherwise
+    Column("volume_window_minutes", Integer),
+    Column("basis_id", BigInteger),
+    Column("author", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("change_note", Text),
+    ForeignKeyConstraint(["rule_id"], ["rules.id"], name="fk_rule_versions_rule"),
+)
+
+# One counter row per key; "rules_revision" changes with every rule or account-list change.
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+account_lists = Table(
+    "account_lists",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("members", Text, nullable=False),  # JSON array of folded handles / ids
+    Column("owner", Text, nullable=False),
+    Column("description", Text),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+# -- alerts (0002) ------------------------------------------------------------------------------------
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # AlertKind
+    Column("rule_id", BigInteger, nullable=False),
+    Column("rule_version", Integer, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("status", String(16), nullable=False),  # AlertStatus
+    Column("created_us", BigInteger, nullable=False),
+    Column("deadline_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    Column("post_id", BigInteger),  # no foreign key: retention may remove the post, the alert stays
+    Column("cluster_id", BigInteger),
+    Column("post_count", BigInteger, nullable=False),
+    Column("spans", Text, nullable=False),  # JSON [[start, end], ...]
+    Column("fields", Text, nullable=False),  # JSON ["lang:en", ...]
+    Column("assignee", Text),
+    Column("disposition", String(32)),
+    Column("breached_us", BigInteger),
+    Column("window_start_us", BigInteger),  # burst alerts only
+    Column("window_end_us", BigInteger),
+    # Provenance: the exact rule version that fired must exist.
+    ForeignKeyConstraint(
+        ["rule_id", "rule_version"],
+        ["rule_versions.rule_id", "rule_versions.version"],
+        name="fk_alerts_rule_version",
+    ),
+    # One burst alert per (rule, window): replaying a volume window raises nothing new. NULLs (post
+    # alerts) never collide, in SQLite and PostgreSQL alike.
+    UniqueConstraint("rule_id", "window_start_us", name="uq_alerts_burst_window"),
+)
+Index("ix_alerts_queue", alerts.c.status, alerts.c.deadline_us)
+Index("ix_alerts_group", alerts.c.rule_id, alerts.c.cluster_id)
+
+# Which posts an alert covers. (rule, post) is unique: a post re-imported or re-matched by the same rule
+# is recorded once, which is what makes writing alerts idempotent.
+alert_posts = Table(
+    "alert_posts",
+    metadata,
+    Column("alert_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("rule_id", BigInteger, nullable=False),
+    ForeignKeyConstraint(["alert_id"], ["alerts.id"], name="fk_alert_posts_alert"),
+    UniqueConstraint("rule_id", "post_id", name="uq_alert_posts_rule_post"),
+)
+
+alert_events = Table(
+    "alert_events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("alert_id", BigInteger, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(32), nullable=False),  # AlertAction
+    Column("from_status", String(16)),
+    Column("to_status", String(16)),
+    Column("disposition", String(32)),
+    Column("note", Text),
+    ForeignKeyConstraint(["alert_id"], ["alerts.id"], name="fk_alert_events_alert"),
+)
+Index("ix_alert_events_alert", alert_events.c.alert_id)
+Index("ix_alert_events_at", alert_events.c.at_us)
+
+# Matches of volume rules, counted per time window to decide when a burst alert is due.
+rule_hits = Table(
+    "rule_hits",
+    metadata,
+    Column("rule_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("post_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["rule_id"], ["rules.id"], name="fk_rule_hits_rule"),
+    sqlite_with_rowid=False,
+)
+Index("ix_rule_hits_time", rule_hits.c.rule_id, rule_hits.c.post_us)
+
+handover_notes = Table(
+    "handover_notes",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("body", Text, nullable=False),
+)
+Index("ix_handover_notes_at", handover_notes.c.at_us)

@@ -2,7 +2,8 @@
 
 A :class:`SqlTx` is one database transaction. Posts are written in batches: keys already stored are
 skipped (idempotent re-imports), near-duplicate clusters are assigned, then posts, full-text index,
-selector terms, LSH bands and raw payloads are inserted together.
+selector terms, LSH bands and raw payloads are inserted together. Rules and alerts are mixed in from
+``rules_sql``, ``alerts_sql`` and ``triage_sql``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 from sqlalchemy import Connection, Row, Select, func, select, tuple_, update
 
 from watchfloor.domain.post import Deletion, Location, Prepared, Quarantined
-from watchfloor.query.ast import And, Node, Not, Query
+from watchfloor.query.ast import And, MatchAll, Node, Not, Query
 from watchfloor.query.describe import needs_post_filter
 from watchfloor.query.evaluate import Document, matches
 from watchfloor.query.tokens import index_text
 from watchfloor.store import clusters, rows
+from watchfloor.store.alerts_sql import AlertsSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.ports import (
     Facet,
@@ -29,7 +31,8 @@ from watchfloor.store.ports import (
     StoreStats,
     WriteResult,
 )
-from watchfloor.store.query_sql import compile_condition, is_text
+from watchfloor.store.query_sql import AccountLists, compile_condition, is_text
+from watchfloor.store.rules_sql import RulesSql
 from watchfloor.store.schema import (
     imports,
     post_terms,
@@ -37,6 +40,7 @@ from watchfloor.store.schema import (
     quarantine,
     raw_payloads,
 )
+from watchfloor.store.triage_sql import TriageSql
 
 _CHUNK = 500  # rows per page when streaming search results
 _LOOKUP_CHUNK = 20_000  # keys per lookup statement (one array parameter)
@@ -75,18 +79,23 @@ def _quarantine_row(entry: Quarantined, import_id: int | None, at_us: int) -> tu
     )
 
 
-def _main_text(node: Node) -> Node | None:
-    """The full-text part of a query that relevance ranking should score, if there is one."""
+def _split_main_text(node: Node) -> tuple[Node | None, Node]:
+    """Split a query into the full-text part that can drive the index, and the rest (filters).
+
+    ``lang:en (flood OR "water rising") -#prayers`` -> (``flood OR "water rising"``, ``lang:en -#prayers``).
+    """
     if is_text(node) and not isinstance(node, Not):
-        return node
+        return node, MatchAll()
     if isinstance(node, And):
         text_children = [c for c in node.children if is_text(c)]
         if any(not isinstance(c, Not) for c in text_children):
-            return And(tuple(text_children)) if len(text_children) > 1 else text_children[0]
-    return None
+            rest = tuple(c for c in node.children if not is_text(c))
+            main = And(tuple(text_children)) if len(text_children) > 1 else text_children[0]
+            return main, (And(rest) if len(rest) > 1 else rest[0] if rest else MatchAll())
+    return None, node
 
 
-class SqlTx:
+class SqlTx(RulesSql, AlertsSql, TriageSql):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 
     def __init__(self, conn: Connection, dialect: Dialect) -> None:
@@ -222,7 +231,7 @@ class SqlTx:
             ],
         )
         self.dialect.insert_ignore(
-            self.conn, "dedup_bands", ("band_key", "cluster_id"), list(new_bands.items())
+            self.conn, "dedup_bands", ("band_key", "cluster_id"), sorted(new_bands.items())
         )
         raws = {post_rows[p][_RAW_DIGEST]: (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw}
         self.dialect.insert_ignore(
@@ -235,6 +244,8 @@ class SqlTx:
             inserted=len(inserted),
             duplicates=len(prepared) - len(inserted),
             inserted_ids=[post_id for _, post_id in inserted],
+            inserted_keys=[new[p].post.key for p, _ in inserted],
+            inserted_clusters=[cluster_ids[p] for p, _ in inserted],
         )
 
     def write_deletions(self, items: Sequence[Deletion], *, seen_at: datetime) -> int:
@@ -261,24 +272,29 @@ class SqlTx:
 
     # -- reads -----------------------------------------------------------------------------------
 
-    def _select(self, query: Query, sort: SortOrder) -> Select[Any]:
-        condition = compile_condition(query.root, self.dialect)
+    def _select(self, query: Query, sort: SortOrder, lists: AccountLists | None = None) -> Select[Any]:
+        """The SELECT for a query: the full-text part drives the index in the requested order."""
+        main, rest = _split_main_text(query.root)
+        if main is None or not self.dialect.supports(main):
+            main, rest = None, query.root
+        condition = compile_condition(rest, self.dialect, lists)
         stmt = select(*_POST_COLUMNS).where(condition, posts.c.deleted_us.is_(None))
-        text_node = _main_text(query.root) if sort == "relevance" else None
-        if text_node is not None and self.dialect.supports(text_node):
-            return self.dialect.order_by_relevance(stmt, text_node)
-        if sort == "oldest":
-            return stmt.order_by(posts.c.created_us, posts.c.id)
-        return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
+        return self.dialect.ordered(stmt, main, sort)
 
     def search(
-        self, query: Query, *, limit: int, sort: SortOrder = "newest", offset: int = 0
+        self,
+        query: Query,
+        *,
+        limit: int,
+        sort: SortOrder = "newest",
+        offset: int = 0,
+        lists: AccountLists | None = None,
     ) -> list[StoredPost]:
         if not needs_post_filter(query.root):
-            stmt = self._select(query, sort).limit(limit).offset(offset)
+            stmt = self._select(query, sort, lists).limit(limit).offset(offset)
             return [_stored(r) for r in self.conn.execute(stmt)]
         found: list[StoredPost] = []
-        for item in self.iter_search(query, sort=sort):
+        for item in self.iter_search(query, sort=sort, lists=lists):
             if offset:
                 offset -= 1
                 continue
@@ -287,24 +303,26 @@ class SqlTx:
                 break
         return found
 
-    def iter_search(self, query: Query, *, sort: SortOrder = "newest") -> Iterator[StoredPost]:
+    def iter_search(
+        self, query: Query, *, sort: SortOrder = "newest", lists: AccountLists | None = None
+    ) -> Iterator[StoredPost]:
         """Every match, streamed in pages (exports); exact even where SQL only approximates."""
         post_filter = needs_post_filter(query.root)
-        stmt = self._select(query, sort)
+        stmt = self._select(query, sort, lists)
         page = 0
         while True:
             batch = [_stored(r) for r in self.conn.execute(stmt.limit(_CHUNK).offset(page * _CHUNK))]
             for item in batch:
-                if not post_filter or matches(query.root, Document.from_post(item.post)):
+                if not post_filter or matches(query.root, Document.from_post(item.post), lists=lists):
                     yield item
             if len(batch) < _CHUNK:
                 return
             page += 1
 
-    def count(self, query: Query) -> int:
+    def count(self, query: Query, *, lists: AccountLists | None = None) -> int:
         if needs_post_filter(query.root):
-            return sum(1 for _ in self.iter_search(query))
-        condition = compile_condition(query.root, self.dialect)
+            return sum(1 for _ in self.iter_search(query, lists=lists))
+        condition = compile_condition(query.root, self.dialect, lists)
         stmt = select(func.count()).select_from(posts).where(condition, posts.c.deleted_us.is_(None))
         return int(self.conn.execute(stmt).scalar_one())
 
