@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 import typer
 from rich.markup import escape
 
@@ -17,8 +18,12 @@ from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.config import Settings
 from watchfloor.connectors.base import MapOptions
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.rules import RuleDraft
+from watchfloor.services.alerts import list_alerts
 from watchfloor.services.ingest import import_file
+from watchfloor.services.rules import add_rule, list_rules
 from watchfloor.services.search import count_posts
+from watchfloor.store.ports import AlertFilter
 from watchfloor.wiring import build_context
 
 EXAMPLE_QUERIES = (
@@ -39,6 +44,12 @@ def _command_name() -> str:
         return str(script.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(script.resolve())
+
+
+def _demo_rules() -> list[RuleDraft]:
+    folder = Path(str(resources.files("watchfloor") / "demo"))
+    specs = json.loads((folder / "rules.json").read_text(encoding="utf-8"))
+    return [msgspec.convert(spec, RuleDraft) for spec in specs]
 
 
 def _demo_files() -> list[tuple[Path, str, MapOptions]]:
@@ -69,12 +80,15 @@ def demo_command(
     service = build_context(Settings(database_url=str(db)))
     state._context = service  # closed with the command
     actor = Actor.system("demo-loader")
+    for draft in _demo_rules():
+        if not any(r.current.name == draft.name for r in list_rules(service, actor=actor)):
+            add_rule(service, actor=actor, draft=draft)
     for path, format_name, options in _demo_files():
         report = import_file(service, actor=actor, path=path, format_name=format_name, options=options)
         run = report.run
         err.print(
             f"Loaded {escape(path.name)}: {run.inserted:,} new posts, {run.duplicates:,} already there, "
-            f"{run.quarantined:,} quarantined"
+            f"{run.quarantined:,} quarantined, {report.alerts_raised:,} alerts raised"
         )
     target = shlex.quote(str(db))
     command = _command_name()
@@ -83,6 +97,15 @@ def demo_command(
     for query in EXAMPLE_QUERIES:
         found = count_posts(service, actor=actor, query=query)
         out.print(f"  [{found:>5,}]  {command} --db {target} search {escape(shlex.quote(query))}")
+    open_alerts = list_alerts(
+        service, actor=actor, where=AlertFilter(statuses=("open", "claimed")), limit=10_000
+    )
+    out.print(f"\n{len(open_alerts):,} alerts are waiting in the queue from the demo rules:\n")
+    out.print(f"  {command} --db {target} alerts list")
+    out.print(f"  {command} --db {target} alerts show {open_alerts[0].alert.id if open_alerts else 1}")
+    out.print(f"  {command} --db {target} --as YOURNAME alerts claim ID")
+    out.print(f"  {command} --db {target} handover")
+    out.print(f"  {command} --db {target} rules list")
     out.print(f"\n  {command} --db {target} stats")
     out.print(f"  {command} --db {target} export '#sandy' --format csv -o sandy.csv")
     out.print("\nThe web console is not built yet; these commands are the interface for now.")
