@@ -19,13 +19,59 @@ from typing import Any
 from benchmarks.common import peak_rss_mb, pin_one_core, run_child, write_result
 
 
-def _watchfloor(path: Path, db: Path) -> dict[str, Any]:
+def make_rules(path: Path, count: int, seed: int = 7) -> list[str]:
+    """``count`` realistic rule queries built from the words and word pairs of the records themselves.
+
+    Mix (as in bench_match): 45% single mid/rare words, 35% two-word phrases, 10% prefixes, 10% NEAR
+    pairs; every fifth rule also carries a field filter.
+    """
+    import random
+    from collections import Counter
+    from itertools import islice, pairwise
+
+    import orjson
+
+    from watchfloor.query.tokens import tokenize
+
+    words: Counter[str] = Counter()
+    pairs: Counter[tuple[str, str]] = Counter()
+    with path.open("rb") as handle:
+        for line in islice(handle, 50_000):
+            tokens = [t for t in tokenize(orjson.loads(line)["full_text"]) if t.isalpha() and len(t) > 3]
+            words.update(set(tokens))
+            pairs.update(pairwise(tokens))
+    ranked = [w for w, _ in words.most_common()][500:]  # skip the very common words
+    bigrams = [p for p, _ in pairs.most_common()][200:20_000]
+    rng = random.Random(seed)
+    rules = []
+    for i in range(count):
+        roll = rng.random()
+        if roll < 0.45:
+            rule = rng.choice(ranked)
+        elif roll < 0.80:
+            rule = '"{} {}"'.format(*rng.choice(bigrams))
+        elif roll < 0.90:
+            rule = rng.choice(ranked)[:5] + "*"
+        else:
+            rule = f"{rng.choice(ranked)} NEAR/5 {rng.choice(ranked)}"
+        rules.append(rule + (" lang:en" if i % 5 == 0 else ""))
+    return rules
+
+
+def _watchfloor(path: Path, db: Path, rules: int = 0) -> dict[str, Any]:
     from watchfloor.config import Settings
     from watchfloor.domain.actor import Actor
+    from watchfloor.domain.clock import SystemClock
+    from watchfloor.domain.rules import RuleDraft
     from watchfloor.services.ingest import import_file
     from watchfloor.wiring import build_context
 
     ctx = build_context(Settings(database_url=str(db), batch_size=5000))
+    if rules:
+        with ctx.store.transaction() as tx:  # the rules service validates; these are known-good
+            for i, query in enumerate(make_rules(path, rules)):
+                draft = RuleDraft(name=f"rule {i}", query=query, severity="medium")
+                tx.create_rule(draft, owner="bench", at=SystemClock().now())
     start = time.perf_counter()
     report = import_file(ctx, actor=Actor.system("bench"), path=path, format_name="twitter-v1")
     elapsed = time.perf_counter() - start
@@ -37,6 +83,9 @@ def _watchfloor(path: Path, db: Path) -> dict[str, Any]:
         "posts_per_s": report.run.inserted / elapsed,
         "peak_rss_mb": peak_rss_mb(),
         "db_mb": db.stat().st_size / 2**20,
+        "rules": rules,
+        "alerts_raised": report.alerts_raised,
+        "alerts_grouped": report.alerts_grouped,
     }
 
 
@@ -109,10 +158,16 @@ def run(limit: int = 400_000) -> dict[str, Any]:
     ours = run_child("benchmarks.bench_ingest", "watchfloor", str(path))
     split = run_child("benchmarks.bench_ingest", "split", str(path))
     peer = run_child("benchmarks.bench_ingest", "peer", str(path))
+    with_rules = {
+        str(n): run_child("benchmarks.bench_ingest", "watchfloor", str(path), str(n)) for n in (1_000, 10_000)
+    }
+    for measured in with_rules.values():
+        measured["slowdown_vs_0_rules"] = ours["posts_per_s"] / measured["posts_per_s"]
     result = {
         "data": origin,
         "records": limit,
         "watchfloor": ours,
+        "with_rules": with_rules,
         "stage_split": split,
         "peer_sqlite_utils": peer,
         "ratio_vs_peer": ours["posts_per_s"] / peer["posts_per_s"],
@@ -125,8 +180,13 @@ def main() -> None:
     if len(sys.argv) >= 3 and sys.argv[1] in {"watchfloor", "split", "peer"}:
         pin_one_core()
         with tempfile.TemporaryDirectory() as folder:
-            fn = {"watchfloor": _watchfloor, "split": _split, "peer": _peer}[sys.argv[1]]
-            print(json.dumps(fn(Path(sys.argv[2]), Path(folder) / "bench.db")))
+            db = Path(folder) / "bench.db"
+            if sys.argv[1] == "watchfloor":
+                rules = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+                print(json.dumps(_watchfloor(Path(sys.argv[2]), db, rules)))
+            else:
+                fn = {"split": _split, "peer": _peer}[sys.argv[1]]
+                print(json.dumps(fn(Path(sys.argv[2]), db)))
         return
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000
     print(json.dumps(run(limit), indent=2))

@@ -36,6 +36,10 @@ def _ingest_rows(r: dict[str, Any]) -> list[str]:
         f"**{r['ratio_vs_peer']:.2f}×** peer |",
         f"| ingest split | same | µs/post: read+map {_f(split['read_map_us_per_post'], 1)}, "
         f"pipeline {_f(split['pipeline_us_per_post'], 1)}, store {_f(split['store_us_per_post'], 1)} | | | |",
+    ] + [
+        f"| ingest + rules | same, {int(n):,} active rules | {_f(m['posts_per_s'])} posts/s, "
+        f"{m['alerts_raised']:,} alerts | same import with 0 rules | {m['slowdown_vs_0_rules']:.2f}× slower |"
+        for n, m in r.get("with_rules", {}).items()
     ]
 
 

@@ -6,7 +6,7 @@ constructing Settings with explicit keyword arguments.
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,4 +57,29 @@ class Settings(BaseSettings):
     user: str | None = Field(
         default=None,
         description="The user the CLI acts as (overridden by --as); recorded on every change.",
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Ed25519 private key that signs audit-log checkpoints: the base64 of the raw 32-byte key "
+            "printed by `watchfloor audit keygen` (a PKCS#8 PEM also works). Keep it secret and out of "
+            "database backups; without it no checkpoint can be signed."
+        ),
+    )
+    audit_origin: str = Field(
+        default="watchfloor.local/audit",
+        description=(
+            "The audit log's name: the first line of every checkpoint and the name of its key. Set a "
+            "unique schema-less URL per deployment (e.g. floor.example.org/audit) so checkpoints of two "
+            "deployments can never be mistaken for each other."
+        ),
+    )
+    audit_checkpoint_file: str | None = Field(
+        default=None,
+        description=(
+            "Where the signer keeps a copy of the newest checkpoint it signed, outside the database, so "
+            "a database restored from an older backup is noticed and never signed over (default: the "
+            "SQLite file's path + '.checkpoint'; PostgreSQL gets this protection only when it is set). "
+            "Keep it off the media the database is backed up to."
+        ),
     )

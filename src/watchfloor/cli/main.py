@@ -7,7 +7,7 @@ import sys
 import click
 from rich.markup import escape
 
-from watchfloor.cli import alerts, demo, imports, rules, search  # noqa: F401  (registers commands)
+from watchfloor.cli import alerts, audit, demo, imports, rules, search  # noqa: F401  (registers commands)
 from watchfloor.cli.app import app, err
 from watchfloor.domain.errors import InputError, QuerySyntaxError, WatchfloorError
 

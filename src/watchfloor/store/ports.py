@@ -1,7 +1,7 @@
 """What the rest of watchfloor may ask of a store, whatever database is behind it.
 
 Services open one transaction per use case with :meth:`Store.transaction` and do everything (writes
-and, later, the audit event) through the :class:`StoreTx` it yields, so a use case commits or fails
+and the audit event) through the :class:`StoreTx` it yields, so a use case commits or fails
 whole. Two adapters implement these ports (SQLite and PostgreSQL) and pass one contract suite.
 """
 
@@ -23,6 +23,7 @@ from watchfloor.domain.alerts import (
     Disposition,
     HandoverNote,
 )
+from watchfloor.domain.audit import AuditDraft, AuditEvent, Checkpoint
 from watchfloor.domain.post import Deletion, Location, Post, Prepared, Quarantined
 from watchfloor.domain.rules import AccountList, Rule, RuleDraft, RuleStatus, RuleVersion
 from watchfloor.query.ast import Query
@@ -244,7 +245,59 @@ class AlertsTx(Protocol):
     def handover_notes(self, *, since: datetime) -> list[HandoverNote]: ...
 
 
-class StoreTx(PostsTx, RulesTx, AlertsTx, Protocol):
+class AuditRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One audit row exactly as stored, for verification: the leaf bytes and the hash stored beside them."""
+
+    seq: int
+    at_us: int  # raw microseconds: the verifier compares the columns with the leaf, not with our parsing
+    actor: str
+    action: str
+    leaf: bytes
+    leaf_hash: bytes
+
+
+class AuditTx(Protocol):
+    """The append-only audit log and its signed checkpoints."""
+
+    def append_audit(self, draft: AuditDraft) -> AuditEvent:
+        """Append one event as the next leaf (sequence numbers are dense from 0) and return it.
+
+        On PostgreSQL this takes a transaction-scoped lock that serialises every auditing writer until
+        it commits, so appends are totally ordered: call it last in a transaction.
+        """
+        ...
+
+    def audit_size(self) -> int:
+        """How many events the log holds (the next sequence number)."""
+        ...
+
+    def audit_leaves(self, start: int, end: int) -> list[AuditRecord]:
+        """Stored rows with ``start <= seq < end``, in sequence order (callers page through big ranges)."""
+        ...
+
+    def audit_events(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> list[AuditEvent]:
+        """Events, newest first, optionally by one actor, of one action, or older than ``before``."""
+        ...
+
+    def latest_checkpoint(self) -> Checkpoint | None: ...
+
+    def checkpoint_at(self, size: int) -> Checkpoint | None: ...
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """Every stored checkpoint, smallest first."""
+        ...
+
+    def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
+
+
+class StoreTx(PostsTx, RulesTx, AlertsTx, AuditTx, Protocol):
     """Everything a service can do inside one transaction."""
 
 

@@ -9,6 +9,11 @@ Rules, alerts and their history (from migration 0002) follow at the end: small J
 spans, field evidence, account-list members) are msgspec JSON text; everything an alert query filters
 or sorts on is a real column.
 
+The audit log (migration 0003) is append-only: one row per event, keyed by its dense sequence number,
+holding the canonical leaf bytes and their RFC 9162 leaf hash; ``actor``, ``action`` and ``at_us``
+repeat what the leaf says so the log can be listed and filtered without decoding every leaf (the
+verifier checks that they agree). Signed checkpoints keep the tree's right-edge frontier beside the note.
+
 The full-text index is dialect-specific and lives beside the adapters: a contentless FTS5 table
 ``posts_fts`` in SQLite, a ``search_tsv`` tsvector column with a GIN index in PostgreSQL.
 """
@@ -274,3 +279,30 @@ handover_notes = Table(
     Column("body", Text, nullable=False),
 )
 Index("ix_handover_notes_at", handover_notes.c.at_us)
+
+# -- audit log (0003) ---------------------------------------------------------------------------------
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    # The leaf index, dense from 0; the rowid itself on SQLite (cheap max(seq)).
+    Column("seq", _Id, primary_key=True, autoincrement=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("leaf", LargeBinary, nullable=False),  # canonical JSON, printable ASCII (domain/audit.py)
+    Column("leaf_hash", LargeBinary, nullable=False),  # SHA-256(0x00 || leaf)
+)
+Index("ix_audit_events_actor", audit_events.c.actor, audit_events.c.seq)
+Index("ix_audit_events_action", audit_events.c.action, audit_events.c.seq)
+Index("ix_audit_events_at", audit_events.c.at_us)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", LargeBinary, nullable=False),
+    Column("frontier", LargeBinary, nullable=False),  # right-edge subtree hashes, 32 bytes each
+    Column("note", Text, nullable=False),  # the signed C2SP checkpoint
+    Column("signed_us", BigInteger, nullable=False),
+)

@@ -2,8 +2,8 @@
 
 A :class:`SqlTx` is one database transaction. Posts are written in batches: keys already stored are
 skipped (idempotent re-imports), near-duplicate clusters are assigned, then posts, full-text index,
-selector terms, LSH bands and raw payloads are inserted together. Rules and alerts are mixed in from
-``rules_sql``, ``alerts_sql`` and ``triage_sql``.
+selector terms, LSH bands and raw payloads are inserted together. Rules, alerts and the audit log are
+mixed in from ``rules_sql``, ``alerts_sql``, ``triage_sql`` and ``audit_sql``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from watchfloor.query.evaluate import Document, matches
 from watchfloor.query.tokens import index_text
 from watchfloor.store import clusters, rows
 from watchfloor.store.alerts_sql import AlertsSql
+from watchfloor.store.audit_sql import AuditSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.ports import (
     Facet,
@@ -95,7 +96,7 @@ def _split_main_text(node: Node) -> tuple[Node | None, Node]:
     return None, node
 
 
-class SqlTx(RulesSql, AlertsSql, TriageSql):
+class SqlTx(RulesSql, AlertsSql, TriageSql, AuditSql):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 
     def __init__(self, conn: Connection, dialect: Dialect) -> None:
