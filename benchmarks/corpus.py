@@ -17,6 +17,9 @@ change to a three-word post is a different message, and the pipeline deliberatel
 posts no near-duplicate keys. Every generated text is a bag of frequent words — easier for language
 identification than real posts; treat accuracy on it as a consistency check.
 
+``plant_near_duplicates(texts)`` plants the same near-duplicate edits into real posts, for a check
+on real text (real vocabulary, lengths and topical overlap between unrelated posts).
+
 Usage: ``generate_corpus(100_000).posts`` or ``generate_posts(n, seed)``.
 """
 
@@ -266,6 +269,45 @@ def generate_corpus(n: int, seed: int = 42) -> Corpus:
         posts.append(gen.post(i, text))
         languages.append(lang)
     return Corpus(posts=posts, exact_pairs=exact, near_pairs=near, languages=languages, vocabulary=gen.source)
+
+
+def plant_near_duplicates(
+    texts: list[str], seed: int = 42, rate: float = 0.05
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """Return ``texts`` (real posts, in order) with near-duplicates inserted, and the planted pairs.
+
+    The same edits as the synthetic corpus — one whitespace-separated word added, removed or
+    replaced, 30% also given an "RT @x: " prefix — applied to real texts of at least
+    ``NEAR_MIN_WORDS`` words, at ``rate`` of the stream; new words are drawn from the stream's own
+    words (so by their frequency). Real posts repeat and paraphrase each other, so unplanted pairs
+    are not all unrelated: judge them by similarity, not as errors.
+    """
+    rng = random.Random(seed)
+    vocabulary = [w for t in texts[:50_000] for w in t.split()]
+    out: list[str] = []
+    originals: list[int] = []
+    near: list[tuple[int, int]] = []
+    for text in texts:
+        if originals and rng.random() < rate:
+            base = rng.choice(originals)
+            words = out[base].split()
+            at = rng.randrange(len(words))
+            new = rng.choice(vocabulary)
+            edit = rng.randrange(3)
+            if edit == 0:
+                words.insert(at, new)
+            elif edit == 1:
+                del words[at]
+            else:
+                words[at] = new
+            if rng.random() < 0.3:
+                words = ["RT", "@someone:", *words]
+            near.append((base, len(out)))
+            out.append(" ".join(words))
+        if len(text.split()) >= NEAR_MIN_WORDS:
+            originals.append(len(out))
+        out.append(text)
+    return out, near
 
 
 def generate_posts(n: int, seed: int = 42) -> list[Post]:

@@ -35,7 +35,7 @@ def test_posts_come_back_enriched_in_input_order_with_provenance() -> None:
     assert first.post.collected_at == NOW
     assert len(first.content_hash) == 16
     assert first.band_keys
-    assert first.enrichers == ("normalise@1", "selectors@1", "language@1", "dedup@1")
+    assert first.enrichers == ("normalise@1", "selectors@1", "language@1", "dedup@2")
     assert out[1].post.lang_source == "platform"
     assert out[1].band_keys == ()  # too short for near-duplicates
     assert out[2].content_hash == b""
@@ -85,4 +85,4 @@ def test_prepare_is_deterministic_and_idempotent(posts: list[Post]) -> None:
         assert after.post == before.post
         assert after.content_hash == before.content_hash
         assert after.band_keys == before.band_keys
-        assert set(after.enrichers) <= {"dedup@1"}  # nothing left to change but the keys it derives
+        assert set(after.enrichers) <= {"dedup@2"}  # nothing left to change but the keys it derives

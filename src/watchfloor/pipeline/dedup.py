@@ -8,42 +8,50 @@ content hash or any one band key.
 * ``content_hash``: 16-byte BLAKE2b of the post's tokens (``query.tokens``: NFKC, case-folded, Latin
   diacritics dropped, punctuation and whitespace gone) joined by spaces. Posts differing only in case,
   punctuation, accents or spacing are exact duplicates. ``b""`` when the post has no tokens.
-* ``band_keys``: locality-sensitive hashing of a MinHash signature over word 3-gram shingles, so posts
-  whose shingle sets have a high Jaccard similarity share at least one key with high probability.
-  Shingles are taken from the tokens of the text *without URLs and @mentions*: a link wrapper or an
-  addressee is not the message, and their tokens ("https t co …", "rt user 123") are shared by
-  unrelated posts. With them kept, no bands × rows shape met recall ≥ 0.9 at precision ≥ 0.95 on
-  100,000 benchmark posts (20 × 4: recall 0.93, precision 0.87); without them 20 × 4 gives 0.92 and
-  0.99. (The content hash keeps them: the same words with another link are not an *exact* duplicate.)
-  Posts with fewer than ``MIN_TOKENS`` such tokens get no band keys: on a three-word post one changed
-  word is a different message ("vote yes today" / "vote no today"), and greetings and emoji-only
-  replies would chain thousands of unrelated posts together. Short posts therefore cluster only
-  exactly. (A post shorter than the shingle size would be one shingle of what it has; that only
-  matters if ``MIN_TOKENS`` is ever lowered below 3.)
+* ``band_keys``: locality-sensitive hashing of a MinHash signature over the post's *set of words*, so
+  posts whose word sets have a high Jaccard similarity share at least one key with high probability.
+  The words are the tokens of the text *without URLs, @mentions and the retweet marker "rt"*: a link
+  wrapper, an addressee or "RT" is not the message, and their tokens ("https t co …", "rt user 123")
+  are shared by unrelated posts. (The content hash keeps them: the same words with another link are
+  not an *exact* duplicate.) Posts with fewer than ``MIN_TOKENS`` such tokens get no band keys: on a
+  four-word post one changed word is a different message ("vote yes today" / "vote no today"), and
+  greetings and emoji-only replies would chain thousands of unrelated posts together. Short posts
+  therefore cluster only exactly.
+
+Why word sets, 5 bands × 8 rows (decision record: ``docs/decisions/0004-near-duplicate-keys.md``):
+the store pays for every band key — one B-tree lookup and, when new, one insert per key per post — so
+the design is the one with the fewest keys that keeps near-dup recall ≥ 0.9 at precision ≥ 0.95 on
+the benchmark with a margin. One word added, removed or replaced changes one or two elements of a
+word set but two or three of its word 3-grams (most of a short post's), so near-duplicates are far
+more similar as sets (planted ones: median Jaccard 0.94, against 0.77 over 3-grams) and many rows per band
+can be afforded. Two posts become candidates with probability 1 − (1 − J⁸)⁵: 0.003 at J = 0.4,
+0.08 at 0.6, 0.60 at 0.8, 0.94 at 0.9 (threshold ≈ 0.82). Unrelated posts share common words, which
+8 rows are needed to shut out: at 5 × 7 precision is 0.84. On 100,000 generated posts
+(``benchmarks/bench_dedup.py``) 5 × 8 gives near recall 0.93 at precision 0.98 with 5 keys per post;
+version 1 (3-grams, 20 × 4) gave 0.92 and 0.99 with 20; 4 × 8 gives only 0.905. Dropping a stop-word
+list as well lets fewer rows pass on generated posts but loses precision on real tweets.
+
+Known limit: the threshold is on word-set similarity, ≈ 0.82, so variants that differ in several
+words (J ≈ 0.7–0.8: the same headline with other tag hashtags, a sentence added) are found about
+half the time per pair, where version 1 found nearly all of them. On 200,000 real tweets, 16% of the
+pairs version 1 joined with 3-gram Jaccard ≥ 0.5 do not end up in one cluster (mostly campaign
+headlines re-tagged per account); in exchange fewer dissimilar posts are joined.
 
 How it is made fast: everything after tokenising is numpy over the whole batch, with no Python per
 shingle. The space-joined token string of each post (already built for the content hash) is UTF-8
-encoded and concatenated; a shingle — three consecutive tokens — is then a byte range of that buffer,
-and its id is a polynomial hash of those bytes read off prefix sums (mod 2⁶⁴, odd base, SplitMix64
-finaliser). The MinHash permutations are multiply-add-shift universal hashes
-(``(a·x + b) mod 2⁶⁴ >> 32`` over 32-bit shingle ids), evaluated a cache-sized block at a time.
+encoded and concatenated; a shingle — ``shingle`` consecutive tokens, one word in production — is
+then a byte range of that buffer, and its id is a polynomial hash of those bytes read off prefix sums
+(mod 2⁶⁴, odd base, SplitMix64 finaliser). The MinHash permutations are multiply-add-shift universal
+hashes (``(a·x + b) mod 2⁶⁴ >> 32`` over 32-bit shingle ids), evaluated a cache-sized block at a time.
+A word repeated in a post is one element of its set: the minimum does not see repeats.
 
 Stability: every constant is derived from BLAKE2b of a fixed label — never ``hash()`` (salted per
 process) or numpy's random generators (whose streams may change between releases) — so keys stored
 today match keys computed by another process or a later release. Changing ``BANDS``, ``ROWS``,
-``SHINGLE``, ``MIN_TOKENS`` or a constant changes keys: bump ``VERSION`` and rebuild stored band keys.
-The polynomial shingle hash is not collision-resistant against an adversary (crafted texts can
-collide); the worst case is two crafted posts sharing a cluster, which copying a text achieves anyway.
-
-LSH parameters: ``BANDS`` × ``ROWS`` = 20 × 4 (80 permutations; only banded values are computed).
-Two posts become candidates with probability 1 − (1 − J⁴)²⁰ for shingle Jaccard J: 0.03 at J = 0.2,
-0.40 at 0.4, 0.72 at 0.5, 0.94 at 0.6, 0.99997 at 0.8 (threshold ≈ 0.47). Planted near-duplicates — one
-word added, removed or replaced, or an "RT @x: " prefix — have a median J ≈ 0.75, but a one-word change
-in a 7-word post gives J ≈ 0.3–0.45, so the textbook 0.8 threshold (9 × 13 or 16 × 8) finds only
-35–70% of them. Measured on 100,000 generated posts (``benchmarks/bench_dedup.py``): 20 × 4 reaches
-near-dup recall ≈ 0.92 at precision ≈ 0.99; 16 × 4 recall ≈ 0.91 (too close to the 0.9 goal);
-32 × 4 recall ≈ 0.95 but 60% more keys. Keys per post are what the store pays for — every key is a
-row in its band index — so the smallest shape that meets the goal with a margin was chosen.
+``SHINGLE``, ``MIN_TOKENS``, ``DROPPED_TOKEN`` or a constant changes keys: bump ``VERSION`` and
+rebuild stored band keys (version 1 was word 3-grams, 20 × 4). The polynomial shingle hash is not
+collision-resistant against an adversary (crafted texts can collide); the worst case is two crafted
+posts sharing a cluster, which copying a text achieves anyway.
 """
 
 from __future__ import annotations
@@ -61,15 +69,16 @@ from watchfloor.pipeline.text import message_text
 from watchfloor.query.tokens import tokenize
 
 NAME = "dedup"
-VERSION = "1"
+VERSION = "2"
 
-BANDS = 20
-ROWS = 4
+BANDS = 5
+ROWS = 8
 NUM_PERM = BANDS * ROWS  # only the values that are banded are computed
-SHINGLE = 3
-MIN_TOKENS = 5
+SHINGLE = 1  # words per shingle: a post's near-dup view is its set of words
+MIN_TOKENS = 5  # message tokens (without URLs, mentions, DROPPED_TOKEN) needed for band keys
+DROPPED_TOKEN = b"rt"  # the retweet marker is not the message
 
-_BLOCK = 256  # shingles per (shingles × permutations) block: 160 KB of uint64 at 80, fits in L2
+_BLOCK = 256  # shingles per (shingles × permutations) block: 80 KB of uint64 at 40, fits in L2
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -130,10 +139,11 @@ def _powers(base: int, count: int) -> U64:
     return np.cumprod(out, dtype=np.uint64)
 
 
-def _shingle_ids(joined: Sequence[bytes], counts: I64) -> tuple[U64, I64]:
+def _shingle_ids(joined: Sequence[bytes], counts: I64, shingle: int = SHINGLE) -> tuple[U64, I64]:
     """Return the 32-bit ids of every post's shingles, concatenated, and where each post's ids start.
 
-    ``joined[i]`` is post i's space-joined UTF-8 tokens and ``counts[i]`` its token count (≥ 1).
+    ``joined[i]`` is post i's space-joined UTF-8 tokens and ``counts[i]`` its token count (≥ 1); a
+    shingle is ``shingle`` consecutive tokens (the benchmark compares sizes through this path).
     """
     sizes = np.fromiter(map(len, joined), dtype=np.int64, count=len(joined)) + 1  # + separator
     buffer = np.frombuffer(b" ".join(joined) + b" ", dtype=np.uint8)
@@ -146,12 +156,12 @@ def _shingle_ids(joined: Sequence[bytes], counts: I64) -> tuple[U64, I64]:
     token_start = np.empty_like(token_end)
     token_start[0] = 0
     token_start[1:] = token_end[:-1] + 1
-    # One window of SHINGLE tokens per position; a post shorter than SHINGLE is one window of all it has.
-    windows = np.maximum(counts - (SHINGLE - 1), 1)
+    # One window of `shingle` tokens per position; a shorter post is one window of all it has.
+    windows = np.maximum(counts - (shingle - 1), 1)
     seg = np.cumsum(windows) - windows
     first_token = np.cumsum(counts) - counts
     first = np.arange(int(windows.sum()), dtype=np.int64) - np.repeat(seg - first_token, windows)
-    last = np.minimum(first + (SHINGLE - 1), np.repeat(first_token + counts - 1, windows))
+    last = np.minimum(first + (shingle - 1), np.repeat(first_token + counts - 1, windows))
     start, end = token_start[first], token_end[last]
     hashes = (prefix[end] - prefix[start]) * _powers(_BASE_INVERSE, longest)[relative[start]]
     return _mix(hashes) >> _S32, seg
@@ -186,9 +196,10 @@ def _minhash(shingles: U64, seg: I64, num_perm: int = NUM_PERM) -> U64:
 
 
 def minhash_signatures(token_lists: Sequence[Sequence[str]]) -> U64:
-    """Return the ``(len(token_lists), NUM_PERM)`` MinHash signatures of the lists' word 3-gram shingles.
+    """Return the ``(len(token_lists), NUM_PERM)`` MinHash signatures of the lists' word sets.
 
-    Every list must be non-empty. Values are 32-bit, held in uint64 for the banding arithmetic.
+    Every list must be non-empty; its tokens are used as given (nothing is dropped). Values are
+    32-bit, held in uint64 for the banding arithmetic.
     """
     if not token_lists:
         return np.empty((0, NUM_PERM), dtype=np.uint64)
@@ -215,6 +226,24 @@ def band_keys_of(signatures: U64, *, bands: int = BANDS, rows: int = ROWS) -> I6
     return (_mix(keys) >> np.uint64(1)).astype(np.int64)
 
 
+_DROPPED_FIRST = DROPPED_TOKEN + b" "
+_DROPPED_LAST = b" " + DROPPED_TOKEN
+_DROPPED_INSIDE = b" " + DROPPED_TOKEN + b" "
+
+
+def _drop_token(joined: bytes, count: int) -> tuple[bytes, int]:
+    """Return space-joined tokens and their count without ``DROPPED_TOKEN``."""
+    if DROPPED_TOKEN not in joined or not (  # the usual case: one substring test
+        joined.startswith(_DROPPED_FIRST)
+        or _DROPPED_INSIDE in joined
+        or joined.endswith(_DROPPED_LAST)
+        or joined == DROPPED_TOKEN
+    ):
+        return joined, count
+    kept = [t for t in joined.split(b" ") if t != DROPPED_TOKEN]
+    return b" ".join(kept), len(kept)
+
+
 class _Batch(NamedTuple):
     hashes: list[bytes]  # content hash per text
     eligible: list[int]  # indexes of texts long enough for near-dup keys
@@ -235,8 +264,9 @@ def _tokenise_batch(texts: Sequence[str | None], messages: Sequence[str] | None 
         message = messages[i] if messages is not None else message_text(text)
         if message is not text:
             j, count = joined_tokens(message)
-            if count < MIN_TOKENS:
-                continue
+        j, count = _drop_token(j, count)
+        if count < MIN_TOKENS:
+            continue
         batch.eligible.append(i)
         batch.joined.append(j)
         batch.counts.append(count)
