@@ -14,7 +14,6 @@ from rich.table import Table
 from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.registry import FORMATS
-from watchfloor.domain.actor import Actor
 from watchfloor.domain.errors import InputError
 from watchfloor.services.ingest import ImportReport, import_file, resolve_format
 from watchfloor.store.ports import ImportRun
@@ -121,7 +120,7 @@ def import_command(
 
             report = import_file(
                 service,
-                actor=Actor.system("cli"),
+                actor=state.actor(),
                 path=path,
                 format_name=format_name,
                 options=options,

@@ -14,7 +14,6 @@ from rich.table import Table
 from rich.text import Text
 
 from watchfloor.cli.app import app, err, out, state_of
-from watchfloor.domain.actor import Actor
 from watchfloor.query.evaluate import Document, match_spans
 from watchfloor.services.formats import csv_line, iter_csv, ndjson_line
 from watchfloor.services.search import (
@@ -29,8 +28,6 @@ from watchfloor.store.ports import StoredPost
 
 quarantine_app = typer.Typer(help="Records that could not be imported, with file, line, field and reason.")
 app.add_typer(quarantine_app, name="quarantine")
-
-_CLI = Actor.system("cli")
 
 
 class OutputFormat(StrEnum):
@@ -95,10 +92,12 @@ def search_command(
       watchfloor search '"need rescue" NEAR/5 flood*' --format ndjson
     """
     service = state_of(ctx).context()
-    items = search_posts(service, actor=_CLI, query=query, limit=limit, sort=sort.value, offset=offset)
+    items = search_posts(
+        service, actor=state_of(ctx).actor(), query=query, limit=limit, sort=sort.value, offset=offset
+    )
     fmt = _default_format(output)
     if fmt is OutputFormat.table:
-        total = count_posts(service, actor=_CLI, query=query)
+        total = count_posts(service, actor=state_of(ctx).actor(), query=query)
         out.print(_table(items, query))
         err.print(f"{len(items):,} shown of {total:,} matching posts")
     elif fmt is OutputFormat.csv:
@@ -130,7 +129,7 @@ def export_command(
     if output is OutputFormat.table:
         raise typer.BadParameter("export writes csv or ndjson", param_hint="--format")
     service = state_of(ctx).context()
-    items = export_posts(service, actor=_CLI, query=query)
+    items = export_posts(service, actor=state_of(ctx).actor(), query=query)
     handle = target.open("wb") if target else sys.stdout.buffer
     count = 0
     try:
@@ -166,7 +165,7 @@ def stats_command(
 
     Example: watchfloor stats --format json
     """
-    stats = store_stats(state_of(ctx).context(), actor=_CLI, top=top)
+    stats = store_stats(state_of(ctx).context(), actor=state_of(ctx).actor(), top=top)
     if output is StatsFormat.json:
         sys.stdout.buffer.write(msgspec.json.encode(stats) + b"\n")
         return
@@ -198,7 +197,7 @@ def quarantine_list_command(
 
     Example: watchfloor quarantine list --limit 20
     """
-    entries = list_quarantine(state_of(ctx).context(), actor=_CLI, limit=limit)
+    entries = list_quarantine(state_of(ctx).context(), actor=state_of(ctx).actor(), limit=limit)
     if _default_format(output) is not OutputFormat.table:
         for entry in entries:
             record = {

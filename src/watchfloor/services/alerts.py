@@ -1,7 +1,10 @@
 """The triage queue: list, show ("why this alert"), claim, release, dismiss, escalate, reopen, sweep.
 
 Transitions are single conditional updates in the store, so two analysts can never both hold a claim
-and a dismissed alert cannot be dismissed again; every step is recorded with who, when and why.
+and a dismissed alert cannot be dismissed again; every step is recorded with who, when and why, in
+the alert's own history and as one audit event (``alerts.*``) in the same transaction. A refused
+transition (someone else holds the claim, the alert is already closed, a bad disposition) is recorded
+too, with outcome ``"denied"`` or ``"error"``.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from watchfloor.domain.actor import Actor
-from watchfloor.domain.alerts import Alert, AlertAction, AlertEvent, AlertStatus, Disposition, as_disposition
+from watchfloor.domain.alerts import Alert, AlertAction, AlertEvent, AlertStatus, as_disposition
+from watchfloor.domain.audit import DetailScalar, DetailValue
 from watchfloor.domain.errors import Conflict, NotFound
 from watchfloor.domain.rules import RuleVersion
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.recording import object_refs, record, refs, refusals_recorded
 from watchfloor.store.ports import AlertFilter, StoredPost, StoreTx
 
 
@@ -51,6 +56,22 @@ def _fired_version(tx: StoreTx, alert: Alert) -> RuleVersion:
     raise NotFound(f"rule {alert.rule_id} version {alert.rule_version} is missing")
 
 
+def _filter_details(where: AlertFilter) -> dict[str, DetailValue]:
+    def listed(values: tuple[str, ...] | None) -> list[DetailScalar] | None:
+        return None if values is None else list(values)
+
+    return {
+        "statuses": listed(where.statuses),
+        "severities": listed(where.severities),
+        "rule_id": where.rule_id,
+        "assignee": where.assignee,
+        "platform": where.platform,
+        "lang": where.lang,
+        "deadline_before": where.deadline_before.isoformat() if where.deadline_before else None,
+        "created_since": where.created_since.isoformat() if where.created_since else None,
+    }
+
+
 def list_alerts(
     ctx: ServiceContext, *, actor: Actor, where: AlertFilter, limit: int = 100
 ) -> list[AlertView]:
@@ -59,28 +80,73 @@ def list_alerts(
         alerts = tx.list_alerts(where, limit=limit)
         posts = {p.id: p for p in tx.get_posts([a.post_id for a in alerts if a.post_id is not None])}
         names = {r.id: r.current.name for r in tx.list_rules()}
-        return [
+        views = [
             AlertView(
                 alert=a, rule_name=names.get(a.rule_id, f"rule {a.rule_id}"), post=posts.get(a.post_id or -1)
             )
             for a in alerts
         ]
+        alert_refs, alert_digest = object_refs("alert", [a.id for a in alerts])
+        post_refs, post_digest = object_refs("post", list(posts))
+        record(
+            tx,
+            actor=actor,
+            action="alerts.list",
+            at=ctx.clock.now(),
+            object_ids=alert_refs + post_refs,
+            details={
+                **_filter_details(where),
+                "limit": limit,
+                "count": len(alerts),
+                **alert_digest,
+                **post_digest,
+            },
+        )
+        return views
 
 
 def show_alert(ctx: ServiceContext, *, actor: Actor, alert_id: int) -> AlertDetail:
     """The alert, the rule version that fired, its post(s) and its history."""
-    with ctx.store.transaction() as tx:
+    with (
+        refusals_recorded(ctx, actor=actor, action="alerts.show", object_ids=[f"alert:{alert_id}"]),
+        ctx.store.transaction() as tx,
+    ):
         alert = _require(tx, alert_id)
         post_ids = tx.alert_posts(alert_id)
         posts = tx.get_posts(post_ids)
         first = next((p for p in posts if p.id == alert.post_id), None)
-        return AlertDetail(
+        detail = AlertDetail(
             alert=alert,
             rule=_fired_version(tx, alert),
             post=first,
             grouped_posts=[p for p in posts if p.id != alert.post_id],
             events=tx.alert_events(alert_id),
         )
+        post_refs, post_digest = object_refs("post", [p.id for p in posts])
+        record(
+            tx,
+            actor=actor,
+            action="alerts.show",
+            at=ctx.clock.now(),
+            object_ids=(f"alert:{alert_id}", f"rule:{alert.rule_id}", *post_refs),
+            details={
+                "rule_version": alert.rule_version,
+                "status": alert.status,
+                "posts": len(posts),
+                "history": len(detail.events),
+                **post_digest,
+            },
+        )
+        return detail
+
+
+_AUDIT_ACTIONS: dict[AlertAction, str] = {
+    "claimed": "alerts.claim",
+    "released": "alerts.release",
+    "dismissed": "alerts.dismiss",
+    "escalated": "alerts.escalate",
+    "reopened": "alerts.reopen",
+}
 
 
 def _transition(
@@ -92,11 +158,23 @@ def _transition(
     to_status: AlertStatus,
     action: AlertAction,
     assignee: str | None = None,
-    disposition: Disposition | None = None,
+    disposition: str | None = None,
     note: str | None = None,
     holder_only: bool = False,
 ) -> Alert:
-    with ctx.store.transaction() as tx:
+    """Move one alert from ``allowed_from`` to ``to_status``, recorded (or its refusal recorded)."""
+    audit_action = _AUDIT_ACTIONS[action]
+    with (
+        refusals_recorded(
+            ctx,
+            actor=actor,
+            action=audit_action,
+            object_ids=refs("alert", [alert_id]),
+            details={"disposition": disposition, "note": note},
+        ),
+        ctx.store.transaction() as tx,
+    ):
+        code = as_disposition(disposition) if disposition is not None else None
         before = _require(tx, alert_id)
         if before.status == "claimed" and before.assignee not in (None, actor.name) and to_status != "open":
             raise Conflict(f"alert {alert_id} is claimed by {before.assignee}; ask them or a supervisor")
@@ -108,7 +186,7 @@ def _transition(
             actor=actor.name,
             at=ctx.clock.now(),
             assignee=assignee,
-            disposition=disposition,
+            disposition=code,
             note=note,
             require_assignee=actor.name if holder_only else None,
         )
@@ -118,6 +196,20 @@ def _transition(
             raise Conflict(
                 f"alert {alert_id} is {current.status}{held}; cannot {action.removesuffix('ed')} it"
             )
+        record(
+            tx,
+            actor=actor,
+            action=audit_action,
+            at=ctx.clock.now(),
+            object_ids=refs("alert", [alert_id]),
+            details={
+                "from_status": before.status,
+                "to_status": after.status,
+                "assignee": after.assignee,
+                "disposition": code,
+                "note": note,
+            },
+        )
         return after
 
 
@@ -159,7 +251,7 @@ def dismiss_alert(
         to_status="dismissed",
         action="dismissed",
         assignee=actor.name,
-        disposition=as_disposition(disposition),
+        disposition=disposition,
         note=note,
     )
 
@@ -193,5 +285,16 @@ def reopen_alert(ctx: ServiceContext, *, actor: Actor, alert_id: int, note: str 
 
 def sweep_breaches(ctx: ServiceContext, *, actor: Actor, now: datetime | None = None) -> list[Alert]:
     """Record, once each, the active alerts whose deadline has passed (the escalation event)."""
+    as_of = now or ctx.clock.now()
     with ctx.store.transaction() as tx:
-        return tx.mark_breaches(now=now or ctx.clock.now(), actor=actor.name)
+        breached = tx.mark_breaches(now=as_of, actor=actor.name)
+        objects, digest = object_refs("alert", [a.id for a in breached])
+        record(
+            tx,
+            actor=actor,
+            action="alerts.sweep",
+            at=ctx.clock.now(),
+            object_ids=objects,
+            details={"as_of": as_of.isoformat(), "breached": len(breached), **digest},
+        )
+    return breached

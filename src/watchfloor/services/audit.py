@@ -2,7 +2,8 @@
 
 Every other service records its event with :func:`record` (re-exported from the accountability layer)
 inside its own transaction; a refused or failed operation, whose transaction rolled back, is recorded
-afterwards with :func:`record_failure`. Reading the audit log — listing, verifying, proving — is itself
+afterwards with :func:`record_failure`. Both are re-exported here; :mod:`watchfloor.services.recording`
+has them with the helpers use cases share. Reading the audit log — listing, verifying, proving — is itself
 recorded, as CJIS §5.4.1.1 asks for "attempts to access the audit log". Signing records an
 ``audit.checkpoint`` event first, so each checkpoint covers its own event and an idle log needs no
 further checkpoint.
@@ -10,7 +11,7 @@ further checkpoint.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import msgspec
@@ -29,9 +30,10 @@ from watchfloor.accountability.notes import (
 )
 from watchfloor.config import Settings
 from watchfloor.domain.actor import Actor
-from watchfloor.domain.audit import AuditEvent, Checkpoint, DetailValue, Outcome
+from watchfloor.domain.audit import AuditEvent, Checkpoint
 from watchfloor.domain.errors import InputError
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.recording import record_failure
 from watchfloor.store.ports import AuditRecord, StoreTx
 
 __all__ = [
@@ -77,41 +79,6 @@ class ConsistencyProof(msgspec.Struct, frozen=True, kw_only=True):
     first: int
     second: int
     hashes: list[bytes]
-
-
-def record_failure(
-    ctx: ServiceContext,
-    *,
-    actor: Actor,
-    action: str,
-    outcome: Outcome,
-    object_ids: Sequence[str] = (),
-    basis_id: int | None = None,
-    purpose: str | None = None,
-    details: Mapping[str, DetailValue] | None = None,
-    request_id: str | None = None,
-) -> AuditEvent:
-    """Record, in a transaction of its own, an operation that was refused or failed.
-
-    The operation's own transaction rolled back, taking its event with it; failed authorisation and
-    errors must still be logged (ASVS 16.3.2, CJIS §5.4.1.1), so the shell or chokepoint that caught
-    the failure calls this with outcome ``"denied"`` or ``"error"``.
-    """
-    if outcome == "ok":
-        raise ValueError("record_failure is for refused or failed operations; use record inside one")
-    with ctx.store.transaction() as tx:
-        return record(
-            tx,
-            actor=actor,
-            action=action,
-            at=ctx.clock.now(),
-            object_ids=object_ids,
-            basis_id=basis_id,
-            purpose=purpose,
-            outcome=outcome,
-            details=details,
-            request_id=request_id,
-        )
 
 
 def _key(settings: Settings) -> Ed25519PrivateKey:

@@ -1,7 +1,13 @@
-"""Shift handover: what the next shift must know, and free-text notes from the one leaving."""
+"""Shift handover: what the next shift must know, and free-text notes from the one leaving.
+
+Both record one audit event: the summary names the alerts it showed (and records the breaches it
+marked on the way); a note is recorded by id, length and SHA-256, not its text, which stays in the
+handover table where retention can reach it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -9,6 +15,7 @@ from watchfloor.domain.actor import Actor
 from watchfloor.domain.alerts import SEVERITY_ORDER, Alert, AlertEvent, HandoverNote
 from watchfloor.domain.errors import InputError
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.store.ports import AlertFilter
 
 
@@ -30,14 +37,46 @@ def handover_summary(ctx: ServiceContext, *, actor: Actor, hours: int | None = N
     """Summarise the last shift (``hours``, default the configured shift length) for the next one."""
     now = ctx.clock.now()
     start = now - timedelta(hours=hours or ctx.settings.shift_hours)
-    untouched_since = now - timedelta(minutes=ctx.settings.untouched_minutes)
     with ctx.store.transaction() as tx:
-        tx.mark_breaches(now=now, actor=actor.name)
+        newly_breached = tx.mark_breaches(now=now, actor=actor.name)
         active = tx.list_alerts(AlertFilter(statuses=("open", "claimed")), limit=10_000)
         events = tx.events_since(start)
         notes = tx.handover_notes(since=start)
         breached_ids = {e.alert_id for e in events if e.action == "breached"}
         breached = [a for a in (tx.get_alert(i) for i in sorted(breached_ids)) if a is not None]
+        summary = _summarise(ctx, now, start, active, events, notes, breached)
+        objects, digest = object_refs("alert", sorted({a.id for a in active} | breached_ids))
+        record(
+            tx,
+            actor=actor,
+            action="handover.summary",
+            at=now,
+            object_ids=objects,
+            details={
+                "hours": hours or ctx.settings.shift_hours,
+                "open": len(active),
+                "breached_in_shift": len(breached),
+                "newly_breached": len(newly_breached),
+                "claimed_untouched": len(summary.claimed_untouched),
+                "raised_in_shift": summary.raised_in_shift,
+                "closed_in_shift": summary.closed_in_shift,
+                "notes": len(notes),
+                **digest,
+            },
+        )
+    return summary
+
+
+def _summarise(
+    ctx: ServiceContext,
+    now: datetime,
+    start: datetime,
+    active: list[Alert],
+    events: list[AlertEvent],
+    notes: list[HandoverNote],
+    breached: list[Alert],
+) -> Handover:
+    untouched_since = now - timedelta(minutes=ctx.settings.untouched_minutes)
     summary = Handover(now=now, shift_start=start, notes=notes, breached_in_shift=breached)
     for severity in SEVERITY_ORDER:
         summary.open_by_severity[severity] = [a for a in active if a.severity == severity]
@@ -60,7 +99,18 @@ def _last_touch(events: list[AlertEvent]) -> dict[int, datetime]:
 
 def add_handover_note(ctx: ServiceContext, *, actor: Actor, text: str) -> HandoverNote:
     """Leave a note for the next shift."""
-    if not text.strip():
-        raise InputError("a handover note needs some text")
-    with ctx.store.transaction() as tx:
-        return tx.add_handover_note(author=actor.name, text=text.strip(), at=ctx.clock.now())
+    with refusals_recorded(ctx, actor=actor, action="handover.note"):
+        clean = text.strip()
+        if not clean:
+            raise InputError("a handover note needs some text")
+        with ctx.store.transaction() as tx:
+            note = tx.add_handover_note(author=actor.name, text=clean, at=ctx.clock.now())
+            record(
+                tx,
+                actor=actor,
+                action="handover.note",
+                at=ctx.clock.now(),
+                object_ids=(f"handover_note:{note.id}",),
+                details={"chars": len(clean), "sha256": hashlib.sha256(clean.encode("utf-8")).hexdigest()},
+            )
+        return note

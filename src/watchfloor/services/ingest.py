@@ -3,6 +3,12 @@
 One file is one import run. Records are processed in batches; each batch (posts, deletions and
 quarantine entries together) is one transaction, so an interrupted import leaves whole batches and
 re-running it stores only what is missing (the natural key makes writes idempotent).
+
+Auditing: each batch transaction records one ``posts.import_batch`` event (counts, the new posts' ids
+or their digest, the alerts that matching raised in it), and the transaction that finishes the run one
+``posts.import`` event with the file's path, format and totals. The run's own row is created in the
+first batch's transaction, so a batch whose event cannot be written leaves no trace at all. Never the
+file's content: posts and quarantined records are named by id and counted.
 """
 
 from __future__ import annotations
@@ -19,21 +25,24 @@ from watchfloor.connectors.base import FileFormat, MapOptions
 from watchfloor.connectors.files import iter_file, read_sample
 from watchfloor.connectors.registry import detect_format, format_named
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import InputError
 from watchfloor.domain.post import Deletion, Envelope, Quarantined
 from watchfloor.pipeline import prepare_batch
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.matching import NewPost, match_and_alert
-from watchfloor.store.ports import ImportRun
+from watchfloor.services.recording import object_refs, record, refusals_recorded
+from watchfloor.store.ports import ImportRun, StoreTx
 
 
 @dataclass
 class ImportReport:
     """What an import did, for the summary the user sees."""
 
-    run: ImportRun
+    run: ImportRun  # its id is 0 until the first batch (or the finish) has stored it
     alerts_raised: int = 0
     alerts_grouped: int = 0
+    batches: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     quarantine_samples: list[Quarantined] = field(default_factory=list)
 
@@ -66,22 +75,53 @@ def import_file(
     progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import one file into the store and return the counts; raises InputError if it cannot be read."""
-    fmt = resolve_format(path, format_name)
-    options = options or MapOptions()
-    source = str(path.resolve())
-    with ctx.store.transaction() as tx:
-        run_id = tx.start_import(source=source, format=fmt.name, at=ctx.clock.now())
-    report = ImportReport(
-        run=ImportRun(id=run_id, source=source, format=fmt.name, started_at=ctx.clock.now())
-    )
-    for batch in _batches(iter_file(path, fmt, options), ctx.settings.batch_size):
-        _import_batch(ctx, batch, report, actor)
-        if progress is not None:
-            progress(report.run)
-    report.run.finished_at = ctx.clock.now()
-    with ctx.store.transaction() as tx:
-        tx.finish_import(report.run, at=report.run.finished_at)
-    return report
+    details: dict[str, DetailValue] = {"path": str(path), "format": format_name}
+    with refusals_recorded(ctx, actor=actor, action="posts.import", details=details) as attempt:
+        fmt = resolve_format(path, format_name)
+        options = options or MapOptions()
+        source = str(path.resolve())
+        attempt.details.update(path=source, format=fmt.name)
+        report = ImportReport(run=ImportRun(id=0, source=source, format=fmt.name, started_at=ctx.clock.now()))
+        for batch in _batches(iter_file(path, fmt, options), ctx.settings.batch_size):
+            _import_batch(ctx, batch, report, actor)
+            attempt.object_ids = [f"import:{report.run.id}"]
+            attempt.details.update(_counts(report))
+            if progress is not None:
+                progress(report.run)
+        report.run.finished_at = ctx.clock.now()
+        with ctx.store.transaction() as tx:
+            _start_run(tx, report.run)
+            tx.finish_import(report.run, at=report.run.finished_at)
+            record(
+                tx,
+                actor=actor,
+                action="posts.import",
+                at=ctx.clock.now(),
+                object_ids=(f"import:{report.run.id}",),
+                details={"path": source, "format": fmt.name, **_counts(report)},
+            )
+        return report
+
+
+def _start_run(tx: StoreTx, run: ImportRun) -> None:
+    """Store the run's row, in the transaction of its first batch (or of its finish, if it had none)."""
+    if run.id == 0:
+        run.id = tx.start_import(source=run.source, format=run.format, at=run.started_at)
+
+
+def _counts(report: ImportReport) -> dict[str, DetailValue]:
+    run = report.run
+    return {
+        "batches": report.batches,
+        "records": run.records,
+        "inserted": run.inserted,
+        "duplicates": run.duplicates,
+        "deletions": run.deletions,
+        "skipped": run.skipped,
+        "quarantined": run.quarantined,
+        "alerts_raised": report.alerts_raised,
+        "alerts_grouped": report.alerts_grouped,
+    }
 
 
 def _import_batch(
@@ -103,6 +143,7 @@ def _import_batch(
     ]
     by_key = {item.post.key: item.post for item in items}
     with ctx.store.transaction() as tx:
+        _start_run(tx, run)
         written = tx.write_posts(items, import_id=run.id)
         new_posts = [
             NewPost(id=post_id, post=by_key[key], cluster_id=cluster)
@@ -115,6 +156,30 @@ def _import_batch(
         )
         tx.write_deletions(removed, seen_at=now)
         tx.write_quarantine(bad, import_id=run.id, at=now)
+        post_refs, post_digest = object_refs("post", written.inserted_ids)
+        alert_refs, alert_digest = object_refs("alert", alerts.raised)
+        record(
+            tx,
+            actor=actor,
+            action="posts.import_batch",
+            at=now,
+            object_ids=(f"import:{run.id}", *post_refs, *alert_refs),
+            details={
+                "import_id": run.id,
+                "batch": report.batches + 1,
+                "records": len(batch),
+                "inserted": written.inserted,
+                "duplicates": written.duplicates,
+                "deletions": len(removed),
+                "skipped": len(skipped),
+                "quarantined": len(bad),
+                "alerts_raised": len(alerts.raised),
+                "alerts_grouped": alerts.grouped,
+                **post_digest,
+                **alert_digest,
+            },
+        )
+    report.batches += 1
     report.alerts_raised += len(alerts.raised)
     report.alerts_grouped += alerts.grouped
     run.records += len(batch)
@@ -139,7 +204,9 @@ def import_files(
 ) -> list[ImportReport]:
     """Import several files in order; every file is checked readable before any is imported."""
     for path in paths:
-        resolve_format(path, format_name)
+        details: dict[str, DetailValue] = {"path": str(path), "format": format_name}
+        with refusals_recorded(ctx, actor=actor, action="posts.import", details=details):
+            resolve_format(path, format_name)
     return [
         import_file(ctx, actor=actor, path=p, format_name=format_name, options=options, progress=progress)
         for p in paths

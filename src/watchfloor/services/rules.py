@@ -2,19 +2,24 @@
 
 Every change is made by a named actor and, once the accountability layer lands, under a legal basis:
 both are parameters from the start. A rule's query is validated with the same parser and matcher
-compiler the live matcher uses, so a rule that saves is a rule that runs.
+compiler the live matcher uses, so a rule that saves is a rule that runs. Every call records one
+audit event (``rules.*``, ``lists.*``): rule changes with the rule's name, query and severity, which
+analysts wrote; account lists by member count and digest, not the handles of the people on them.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from urllib.parse import quote
 
 import msgspec
 
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.audit import DetailScalar, DetailValue
 from watchfloor.domain.errors import InputError, NotFound, QuerySyntaxError
 from watchfloor.domain.rules import (
     SEVERITIES,
@@ -31,6 +36,7 @@ from watchfloor.query.fields import fold_handle
 from watchfloor.query.parser import parse_query
 from watchfloor.rules import compile_rule
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.recording import OBJECTS_PER_EVENT, object_refs, record, refusals_recorded
 from watchfloor.store.ports import StoredPost, StoreTx
 
 BACKTEST_SCAN_LIMIT = 200_000  # matches read before a back-test reports "at least"
@@ -85,11 +91,37 @@ def _probe_version(draft: RuleDraft) -> RuleVersion:
     )
 
 
+def _draft_details(draft: RuleDraft) -> dict[str, DetailValue]:
+    """What an event says about a rule version: the analyst's name, query, severity and volume."""
+    volume = f"{draft.volume.threshold}/{draft.volume.window_minutes}" if draft.volume else None
+    return {"name": draft.name, "query": draft.query, "severity": draft.severity, "volume": volume}
+
+
+def _record_rule(
+    tx: StoreTx, ctx: ServiceContext, actor: Actor, action: str, rule: Rule, **extra: DetailValue
+) -> None:
+    details = {**_draft_details(_draft_of(rule.current)), "version": rule.current.version, **extra}
+    record(
+        tx,
+        actor=actor,
+        action=action,
+        at=ctx.clock.now(),
+        object_ids=(f"rule:{rule.id}",),
+        basis_id=rule.current.basis_id,
+        details=details,
+    )
+
+
 def add_rule(ctx: ServiceContext, *, actor: Actor, draft: RuleDraft) -> Rule:
     """Create a rule (version 1); it starts matching arriving posts at once."""
-    with ctx.store.transaction() as tx:
+    with (
+        refusals_recorded(ctx, actor=actor, action="rules.add", details=_draft_details(draft)),
+        ctx.store.transaction() as tx,
+    ):
         _validate(tx, draft)
-        return tx.create_rule(draft, owner=actor.name, at=ctx.clock.now())
+        rule = tx.create_rule(draft, owner=actor.name, at=ctx.clock.now())
+        _record_rule(tx, ctx, actor, "rules.add", rule)
+        return rule
 
 
 def _require(tx: StoreTx, rule_id: int) -> Rule:
@@ -113,7 +145,12 @@ def edit_rule(
     change_note: str | None = None,
 ) -> Rule:
     """Save a new version of a rule with the given changes; alerts keep the version that fired."""
-    with ctx.store.transaction() as tx:
+    asked: dict[str, DetailValue] = {"query": query, "severity": severity, "note": change_note}
+    rule_ref = [f"rule:{rule_id}"]
+    with (
+        refusals_recorded(ctx, actor=actor, action="rules.edit", object_ids=rule_ref, details=asked),
+        ctx.store.transaction() as tx,
+    ):
         current = _require(tx, rule_id).current
         draft = RuleDraft(
             name=name if name is not None else current.name,
@@ -124,10 +161,17 @@ def edit_rule(
             basis_id=current.basis_id,
             change_note=change_note,
         )
-        if msgspec.structs.replace(draft, change_note=None) == _draft_of(current):
+        previous = _draft_of(current)
+        if msgspec.structs.replace(draft, change_note=None) == previous:
             raise InputError("nothing to change: give at least one new value")
         _validate(tx, draft)
-        return tx.add_rule_version(rule_id, draft, author=actor.name, at=ctx.clock.now())
+        rule = tx.add_rule_version(rule_id, draft, author=actor.name, at=ctx.clock.now())
+        changed: list[DetailScalar] = [f for f in _EDITABLE if getattr(draft, f) != getattr(previous, f)]
+        _record_rule(tx, ctx, actor, "rules.edit", rule, changed=changed, note=change_note)
+        return rule
+
+
+_EDITABLE = ("name", "query", "severity", "description", "volume")
 
 
 def _draft_of(version: RuleVersion) -> RuleDraft:
@@ -143,45 +187,108 @@ def _draft_of(version: RuleVersion) -> RuleDraft:
 
 def set_rule_active(ctx: ServiceContext, *, actor: Actor, rule_id: int, active: bool) -> Rule:
     """Pause or resume a rule; the live matcher picks the change up before its next batch."""
-    with ctx.store.transaction() as tx:
-        _require(tx, rule_id)
+    action = "rules.resume" if active else "rules.pause"
+    with (
+        refusals_recorded(ctx, actor=actor, action=action, object_ids=[f"rule:{rule_id}"]),
+        ctx.store.transaction() as tx,
+    ):
+        before = _require(tx, rule_id)
         rule = tx.set_rule_status(rule_id, "active" if active else "paused", at=ctx.clock.now())
         assert rule is not None
+        _record_rule(tx, ctx, actor, action, rule, from_status=before.status, to_status=rule.status)
         return rule
 
 
 def list_rules(ctx: ServiceContext, *, actor: Actor, status: str | None = None) -> list[Rule]:
+    """Every rule (or those with ``status``), with its current version."""
     with ctx.store.transaction() as tx:
-        return tx.list_rules(status=status)  # type: ignore[arg-type]
+        rules = tx.list_rules(status=status)  # type: ignore[arg-type]
+        objects, digest = object_refs("rule", [r.id for r in rules])
+        details: dict[str, DetailValue] = {"status": status, "count": len(rules), **digest}
+        record(tx, actor=actor, action="rules.list", at=ctx.clock.now(), object_ids=objects, details=details)
+    return rules
 
 
 def rule_history(ctx: ServiceContext, *, actor: Actor, rule_id: int) -> tuple[Rule, list[RuleVersion]]:
     """The rule and every version of it, oldest first."""
-    with ctx.store.transaction() as tx:
-        return _require(tx, rule_id), tx.rule_history(rule_id)
+    with (
+        refusals_recorded(ctx, actor=actor, action="rules.history", object_ids=[f"rule:{rule_id}"]),
+        ctx.store.transaction() as tx,
+    ):
+        rule, versions = _require(tx, rule_id), tx.rule_history(rule_id)
+        record(
+            tx,
+            actor=actor,
+            action="rules.history",
+            at=ctx.clock.now(),
+            object_ids=(f"rule:{rule_id}",),
+            details={"versions": len(versions)},
+        )
+        return rule, versions
 
 
 def set_account_list(
     ctx: ServiceContext, *, actor: Actor, name: str, members: list[str], description: str | None = None
 ) -> AccountList:
-    """Create or replace a named account list that rules can target with ``from:@name``."""
-    clean = name.strip()
-    if not clean or not all(c.isalnum() or c in "-_." for c in clean):
-        raise InputError("a list name uses letters, digits, '-', '_' and '.' only")
-    folded = tuple(sorted({fold_handle(m) for m in members if m.strip()}))
-    if not folded:
-        raise InputError("an account list needs at least one account")
-    account_list = AccountList(
-        name=clean, members=folded, owner=actor.name, updated_at=ctx.clock.now(), description=description
-    )
-    with ctx.store.transaction() as tx:
-        tx.put_account_list(account_list)
-    return account_list
+    """Create or replace a named account list that rules can target with ``from:@name``.
+
+    The event records the member count and digest and how many were added and removed, not the
+    handles: they identify people who are not users of watchfloor, and a leaf is never deleted.
+    """
+    with refusals_recorded(ctx, actor=actor, action="lists.set", details={"name": name}):
+        clean = name.strip()
+        if not clean or not all(c.isalnum() or c in "-_." for c in clean):
+            raise InputError("a list name uses letters, digits, '-', '_' and '.' only")
+        if len(_list_ref(clean)) > _MAX_REF:
+            raise InputError(f"list name {clean!r} is too long; choose a shorter one")
+        folded = tuple(sorted({fold_handle(m) for m in members if m.strip()}))
+        if not folded:
+            raise InputError("an account list needs at least one account")
+        account_list = AccountList(
+            name=clean, members=folded, owner=actor.name, updated_at=ctx.clock.now(), description=description
+        )
+        with ctx.store.transaction() as tx:
+            before = {a.name: set(a.members) for a in tx.account_lists()}.get(clean, set())
+            tx.put_account_list(account_list)
+            record(
+                tx,
+                actor=actor,
+                action="lists.set",
+                at=ctx.clock.now(),
+                object_ids=(_list_ref(clean),),
+                details={
+                    "name": clean,
+                    "members": len(folded),
+                    "members_sha256": _members_digest(folded),
+                    "added": len(set(folded) - before),
+                    "removed": len(before - set(folded)),
+                },
+            )
+        return account_list
+
+
+_MAX_REF = 200  # characters after the kind in an audit object id
+
+
+def _list_ref(name: str) -> str:
+    """``list:<name>``, percent-encoded: an object id is printable ASCII, list names need not be."""
+    return f"list:{quote(name, safe='')}"
+
+
+def _members_digest(members: tuple[str, ...]) -> str:
+    """SHA-256 (hex) of the folded handles, sorted, one per line: shows which list an event meant."""
+    return hashlib.sha256("\n".join(members).encode("utf-8")).hexdigest()
 
 
 def account_lists(ctx: ServiceContext, *, actor: Actor) -> list[AccountList]:
+    """Every account list with its members."""
     with ctx.store.transaction() as tx:
-        return tx.account_lists()
+        found = tx.account_lists()
+        names = [_list_ref(a.name) for a in found]
+        objects = tuple(names) if len(names) <= OBJECTS_PER_EVENT else ()
+        details: dict[str, DetailValue] = {"count": len(found)}
+        record(tx, actor=actor, action="lists.list", at=ctx.clock.now(), object_ids=objects, details=details)
+    return found
 
 
 @dataclass
@@ -200,7 +307,10 @@ class Backtest:
 
 def backtest_rule(ctx: ServiceContext, *, actor: Actor, query: str, sample_size: int = 10) -> Backtest:
     """Run a rule query over the stored posts before it is enabled, to see how noisy it would be."""
-    with ctx.store.transaction() as tx:
+    with (
+        refusals_recorded(ctx, actor=actor, action="rules.backtest", details={"query": query}),
+        ctx.store.transaction() as tx,
+    ):
         lists = _lists(tx)
         parsed = parse_rule_query(query, lists)
         result = Backtest(query=query, matched=0, complete=True)
@@ -219,6 +329,22 @@ def backtest_rule(ctx: ServiceContext, *, actor: Actor, query: str, sample_size:
             if result.matched >= BACKTEST_SCAN_LIMIT:
                 result.complete = False
                 break
+        objects, digest = object_refs("post", [item.id for item, _ in result.sample])
+        record(
+            tx,
+            actor=actor,
+            action="rules.backtest",
+            at=ctx.clock.now(),
+            object_ids=objects,
+            details={
+                "query": query,
+                "matched": result.matched,
+                "complete": result.complete,
+                "accounts": len(accounts),
+                "sample": len(result.sample),
+                **digest,
+            },
+        )
     result.per_day = dict(sorted(per_day.items()))
     result.accounts = len(accounts)
     return result
