@@ -139,10 +139,13 @@ def test_prefilter_skips_rules_whose_words_are_absent() -> None:
         rule(2, '"need rescue" -spam'),
         rule(3, "-spam"),
         rule(4, "#sandy OR @nycoem"),
+        rule(5, r"/\b\d{3}-\d{4}\b/"),
+        rule(6, "from:@watchlist"),
     ]
-    matcher = Matcher.build(rules, {})
+    matcher = Matcher.build(rules, {"watchlist": frozenset({"nws"})})
     assert [r.rule_id for r in matcher.candidates(post(DRY))] == [3]  # only the rule that needs no word
-    assert [r.rule_id for r in matcher.candidates(post(RESCUE, mentions=("NYCOEM",)))] == [1, 2, 3, 4]
+    rescue = post(RESCUE + " 555-0134", mentions=("NYCOEM",), author_handle="NWS")
+    assert [r.rule_id for r in matcher.candidates(rescue)] == [1, 2, 3, 4, 5, 6]
 
 
 def test_media_reply_and_title_are_seen() -> None:

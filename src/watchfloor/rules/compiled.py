@@ -2,10 +2,10 @@
 
 The predicate decides exactly what :func:`watchfloor.query.evaluate.matches` decides, but reads the
 post's token string with substring tests where it can (``" flood "`` in ``" water flood rising "``),
-tests field filters on cheap folded values, and hands proximity and links to the reference evaluator. The *cover* is a small
-set of keys of which every matching post must contain at least one; the prefilter looks only for
-those, so a rule costs nothing on posts that cannot match it. Compiling is done once per rule version
-and reused by every matcher built from it.
+tests field filters on cheap folded values, and hands proximity and links to the reference evaluator.
+The *cover* is a small set of keys of which every matching post must contain at least one; the
+prefilter looks only for those, so a rule costs nothing on posts that cannot match it. Compiling is
+done once per rule version and reused by every matcher built from it.
 """
 
 from __future__ import annotations

@@ -30,9 +30,10 @@ from watchfloor.rules.view import PostView
 
 AccountLists = Mapping[str, frozenset[str]]
 
-# Merge the recent segment into main when it holds more than this many rules or 1/16 of all rules,
-# whichever is larger: an edit then rebuilds at most a few thousand rules (milliseconds), and a merge
-# (about a second per 100k rules, see docs/decisions/0003) happens once per thousands of edits.
+# Merge the segments when the rules edited since the last merge (in the recent segment, or stale in
+# main) exceed this many or 1/16 of all rules, whichever is larger: an edit then rebuilds at most a
+# few thousand rules (milliseconds), and a merge (a full build: about a second per 100k rules, see
+# docs/decisions/0003) happens once per thousands of edits.
 MIN_RECENT = 1024
 RECENT_SHARE = 16
 
@@ -43,7 +44,7 @@ class Matcher:
     Safe to share between threads: :meth:`match` keeps all per-call state local.
     """
 
-    __slots__ = ("_engine", "_lists", "_main", "_recent", "_rules")
+    __slots__ = ("_engine", "_lists", "_main", "_recent", "_rules", "_stale")
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class Matcher:
         main: Segment,
         recent: Segment | None,
         engine: Engine,
+        stale: frozenset[int] = frozenset(),
     ) -> None:
         """Use :meth:`build`; this only assembles parts."""
         self._rules = rules
@@ -59,6 +61,7 @@ class Matcher:
         self._main = main
         self._recent = recent
         self._engine: Engine = engine
+        self._stale = stale  # ids whose entry in main is no longer the live rule
 
     @classmethod
     def build(cls, rules: Sequence[CompiledRule], lists: AccountLists, *, engine: Engine = "aho") -> Matcher:
@@ -91,23 +94,28 @@ class Matcher:
         for rule_id in remove:  # after the upserts: an id in both ends up removed
             rules.pop(rule_id, None)
         new_lists = self._lists if lists is None else _freeze(lists)
-        check_lists(rules.values(), new_lists)
+        check_lists(rules.values() if lists is not None else upsert, new_lists)
         # Rules reading a list whose members changed need re-keying: rebuild them in the recent
         # segment. Main keeps the old members as keys until the next merge; they only add candidates,
         # and every candidate is checked against the current lists.
         changed_lists = {
             name for name in set(new_lists) | set(self._lists) if new_lists.get(name) != self._lists.get(name)
         }
+        relisted = (
+            {rid for rid, rule in rules.items() if rule.lists & changed_lists} if changed_lists else set()
+        )
         recent_ids = {r.rule_id for r in self._recent.rules} if self._recent is not None else set()
-        recent_ids |= {rule.rule_id for rule in upsert}
-        recent_ids |= {rid for rid, rule in rules.items() if rule.lists & changed_lists}
-        recent = [rules[rid] for rid in sorted(recent_ids) if rid in rules]
-        if len(recent) > max(MIN_RECENT, len(rules) // RECENT_SHARE):
+        recent_ids |= {rule.rule_id for rule in upsert} | relisted
+        # Main entries superseded so far: they cost candidates until a merge drops them.
+        stale = self._stale | (({r.rule_id for r in upsert} | set(remove) | relisted) & self._main.ids)
+        if len(recent_ids | stale) > max(MIN_RECENT, len(rules) // RECENT_SHARE):
             main = Segment(tuple(rules.values()), new_lists, self._engine)
             return Matcher(rules, new_lists, main, None, self._engine)
         # Even an empty recent segment marks main as holding superseded rules (see _candidates).
-        segment = Segment(tuple(recent), new_lists, self._engine)
-        return Matcher(rules, new_lists, self._main, segment, self._engine)
+        recent = Segment(
+            tuple(rules[rid] for rid in sorted(recent_ids) if rid in rules), new_lists, self._engine
+        )
+        return Matcher(rules, new_lists, self._main, recent, self._engine, frozenset(stale))
 
     def __len__(self) -> int:
         return len(self._rules)

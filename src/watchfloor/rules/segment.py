@@ -58,6 +58,7 @@ class Segment:
 
     def __init__(self, rules: Rules, lists: Mapping[str, frozenset[str]], engine: Engine) -> None:
         self.rules = rules
+        self.ids = frozenset(rule.rule_id for rule in rules)
         literals: dict[str, set[CompiledRule]] = {}
         patterns: dict[str, set[CompiledRule]] = {}
         keyed: dict[str, dict[str, set[CompiledRule]]] = {"from": {}, "hashtag": {}, "mention": {}}

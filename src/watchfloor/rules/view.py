@@ -40,23 +40,36 @@ def exact_tokens(text: str) -> list[str]:
     equals normalising each run (a space never composes with its neighbours), which keeps this within
     ~1.4x the cost of ``tokenize`` instead of the ~6x of ``token_spans``.
     """
+    return _split(text)[0]
+
+
+def _split(text: str) -> tuple[list[str], str | None]:
+    """Tokens, and the normalised space-joined runs when normalising could change them (else None)."""
     if text.isascii():
-        return tokenize(text)  # ASCII: both definitions reduce to "lowercase, split on non-alnum"
+        return tokenize(text), None  # ASCII: both definitions reduce to "lowercase, split on non-alnum"
     runs = " ".join(_TOKEN.findall(text))
     if runs.isascii():  # English with emoji or curly quotes: the runs themselves are plain ASCII
-        return runs.lower().split()
-    return _TOKEN.findall(normalise_text(runs))
+        return runs.lower().split(), None
+    normalised = normalise_text(runs)
+    return _TOKEN.findall(normalised), normalised
 
 
-def exact_spans(text: str) -> list[tuple[int, int]]:
-    """Return the character span of each of ``exact_tokens(text)``, as ``tokens.token_spans`` gives them."""
+def exact_spans(text: str, split: tuple[list[str], str | None] | None = None) -> list[tuple[int, int]]:
+    """Return the character span of each of ``exact_tokens(text)``, as ``tokens.token_spans`` does.
+
+    ``split`` is ``_split(text)`` when the caller has it already.
+    """
     if text.isascii():
         return [match.span() for match in _ASCII_RUN.finditer(text)]
+    tokens, normalised = split or _split(text)
+    runs = list(_TOKEN.finditer(text))
+    # Usually each run normalises to exactly one token, and the runs' spans are the answer. That holds
+    # when the runs were plain ASCII, or when the normalised runs are exactly the tokens, one apiece.
+    if normalised is None or (len(runs) == len(tokens) and normalised.split(" ") == tokens):
+        return [match.span() for match in runs]
     spans: list[tuple[int, int]] = []
-    for match in _TOKEN.finditer(text):
-        run = match.group()
-        # A run that normalisation splits ("½" -> "1⁄2") gives each part the whole run's span.
-        parts = 1 if run.isascii() else len(_TOKEN.findall(normalise_text(run)))
+    for match in runs:  # a run that normalisation splits ("½" -> "1⁄2") gives each part its span
+        parts = 1 if match.group().isascii() else len(_TOKEN.findall(normalise_text(match.group())))
         spans.extend([match.span()] * parts)
     return spans
 
@@ -68,13 +81,13 @@ class PostView:
     call, so one matcher can serve several threads.
     """
 
-    __slots__ = ("_doc", "_fields", "_langs", "lists", "post", "text", "tokens", "tokstr")
+    __slots__ = ("_doc", "_fields", "_langs", "_normalised", "lists", "post", "text", "tokens", "tokstr")
 
     def __init__(self, post: Post, lists: AccountLists) -> None:
         self.post = post
         self.lists = lists
         self.text = post.searchable_text()
-        self.tokens = exact_tokens(self.text)
+        self.tokens, self._normalised = _split(self.text)
         # " a b c ": a word is " w ", a prefix " w", a phrase " w1 w2 ", so substring tests and the
         # multi-pattern scan get exact token boundaries for free.
         self.tokstr = f" {' '.join(self.tokens)} "
@@ -134,7 +147,7 @@ class PostView:
             self._doc = Document(
                 text=self.text,
                 tokens=tuple(self.tokens),
-                spans=tuple(exact_spans(self.text)),
+                spans=tuple(exact_spans(self.text, (self.tokens, self._normalised))),
                 positions={token: tuple(found) for token, found in positions.items()},
                 vocabulary=tuple(sorted(positions)),
                 platform=post.platform.casefold(),
