@@ -55,6 +55,28 @@ def _search_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _match_rows(r: dict[str, Any]) -> list[str]:
+    rows = []
+    for size, v in r.get("sizes", {}).items():
+        engines = v.get("engines", {})
+        ours = engines.get("aho") or next(iter(engines.values()), None)
+        if ours is None:
+            continue
+        peer_re, requery = v.get("peer-re", {}), v.get("peer-requery", {})
+        nan = float("nan")
+        rows.append(
+            f"| match | {int(size):,} rules × {r['posts']:,} posts | "
+            f"{_f(ours['posts_per_s'])} posts/s end to end, "
+            f"{_f(ours['scan_and_evaluate_posts_per_s'])} posts/s scan-and-evaluate, "
+            f"build {ours['build_s']:.2f} s | "
+            f"`re` alternation {_f(peer_re.get('posts_per_s', nan))} posts/s; "
+            f"re-query {_f(requery.get('posts_per_s', nan))} posts/s | "
+            f"**{peer_re.get('aho_ratio', nan):.0f}×** `re`, "
+            f"**{requery.get('aho_ratio', nan):.0f}×** re-query |"
+        )
+    return rows
+
+
 def _dedup_rows(r: dict[str, Any]) -> list[str]:
     ours, peer = r["ours"], r.get("datasketch", {})
     rows = [
@@ -81,6 +103,7 @@ def write_table() -> str:
         ("ingest", _ingest_rows),
         ("search_1000000", _search_rows),
         ("search_10000000", _search_rows),
+        ("match", _match_rows),
         ("dedup", _dedup_rows),
     ):
         result = _load(name)
