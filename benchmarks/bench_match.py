@@ -24,6 +24,7 @@ import itertools
 import json
 import random
 import re
+import statistics
 import struct
 import sys
 import tempfile
@@ -255,27 +256,26 @@ def _install_hyperscan() -> None:
 
 
 def _split(matcher: Any, posts: list[Any], lists: Any) -> dict[str, float]:
-    """Per-stage µs/post (wall) on ``posts``, timed inside one loop so the stages add up."""
-    from watchfloor.rules.matcher import _match
+    """CPU µs/post of each stage on ``posts``: four passes, each doing one more stage than the last."""
     from watchfloor.rules.view import PostView
 
-    clock, totals, candidates = time.perf_counter, [0.0, 0.0, 0.0, 0.0], 0
-    for post in posts:
-        t0 = clock()
-        view = PostView(post, lists)
-        t1 = clock()
-        found = list(matcher._candidates(view))
-        t2 = clock()
-        hits = [rule for rule in found if rule.predicate(view)]
-        t3 = clock()
-        [_match(rule, view) for rule in hits]
-        t4 = clock()
-        for index, spent in enumerate((t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-            totals[index] += spent
-        candidates += len(found)
+    def view(post: Any) -> Any:
+        return PostView(post, lists)
+
+    def candidates(post: Any) -> Any:
+        return list(matcher._candidates(PostView(post, lists)))
+
+    passes = (view, candidates, lambda post: matcher.match_ids([post]), lambda post: matcher.match([post]))
+    cumulative = []
+    for step in passes:
+        start = time.process_time()
+        for post in posts:
+            step(post)
+        cumulative.append((time.process_time() - start) / len(posts) * 1e6)
     names = ("tokenise", "prefilter", "evaluate", "spans_and_fields")
-    split = {name: total / len(posts) * 1e6 for name, total in zip(names, totals, strict=True)}
-    return {**split, "candidates_per_post": candidates / len(posts)}
+    stages = {name: cumulative[i] - (cumulative[i - 1] if i else 0.0) for i, name in enumerate(names)}
+    stages["candidates_per_post"] = sum(len(matcher.candidates(p)) for p in posts) / len(posts)
+    return stages
 
 
 def measure(engine: str, n_rules: int, n_posts: int) -> dict[str, Any]:
@@ -295,35 +295,38 @@ def measure(engine: str, n_rules: int, n_posts: int) -> dict[str, Any]:
     edited.with_changes(lists={"watchlist": lists["watchlist"] | {"someone.new"}})
     list_edit_s = time.perf_counter() - start
 
-    totals = {"match_cpu": 0.0, "match_wall": 0.0, "decide_cpu": 0.0, "decide_wall": 0.0}
+    rates: dict[str, list[float]] = {"match": [], "decide": [], "match_wall": [], "decide_wall": []}
     posts = matched = matches = 0
     latencies: list[float] = []
-    split: dict[str, float] = {}
-    for chunk in iter_corpus(n_posts):
-        if not latencies:  # per-post latency and the stage split on the first posts
+    splits: list[dict[str, float]] = []
+    for index, chunk in enumerate(iter_corpus(n_posts)):
+        if not latencies:  # per-post latency on the first posts
             for post in chunk[:LATENCY_POSTS]:
                 begin = time.perf_counter()
                 matcher.match([post])
                 latencies.append((time.perf_counter() - begin) * 1e6)
-            split = _split(matcher, chunk[:LATENCY_POSTS], lists)
+        if index % 4 == 0:  # the stage split on a slice of every fourth chunk (median taken below)
+            splits.append(_split(matcher, chunk[: LATENCY_POSTS // 2], lists))
         for name, call in (("match", matcher.match), ("decide", matcher.match_ids)):
             cpu, wall = time.process_time(), time.perf_counter()
             found = call(chunk)
-            totals[f"{name}_cpu"] += time.process_time() - cpu
-            totals[f"{name}_wall"] += time.perf_counter() - wall
+            rates[name].append(len(chunk) / (time.process_time() - cpu))
+            rates[f"{name}_wall"].append(len(chunk) / (time.perf_counter() - wall))
         posts += len(chunk)
         matched += sum(1 for f in found if f)
         matches += sum(len(f) for f in found)
+    split = {stage: statistics.median(s[stage] for s in splits) for stage in splits[0]}
     return {
         "engine": engine,
         "rules": len(matcher),
         "posts": posts,
-        # Throughput by CPU time: on the shared 2-vCPU box wall time doubles when the other core is
-        # busy while CPU time stays flat (performance.md); wall figures are kept beside it.
-        "posts_per_s": posts / totals["match_cpu"],
-        "posts_per_s_wall": posts / totals["match_wall"],
-        "decide_posts_per_s": posts / totals["decide_cpu"],
-        "decide_posts_per_s_wall": posts / totals["decide_wall"],
+        # Throughput by CPU time, the median over 50k-post chunks: on the shared 2-vCPU box wall time
+        # doubles when the other vCPU is busy while CPU time stays nearly flat (performance.md), and
+        # the median ignores the chunks where another job still got in the way. Wall kept beside it.
+        "posts_per_s": statistics.median(rates["match"]),
+        "posts_per_s_wall": statistics.median(rates["match_wall"]),
+        "decide_posts_per_s": statistics.median(rates["decide"]),
+        "decide_posts_per_s_wall": statistics.median(rates["decide_wall"]),
         "us_per_post_p50": percentile(latencies, 50),
         "us_per_post_p99": percentile(latencies, 99),
         "split_us_per_post": split,
@@ -366,9 +369,11 @@ def peer_re(n_rules: int, n_posts: int, sample: int) -> dict[str, Any]:
     pattern = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b", re.IGNORECASE)
     compile_s = time.perf_counter() - start
     posts = next(iter_corpus(n_posts, limit=sample))
-    start = time.process_time()
-    hits = sum(len(pattern.findall(post.searchable_text())) for post in posts)
-    seconds = time.process_time() - start
+    seconds, hits = float("inf"), 0
+    for _ in range(2):  # best of two: generous to the peer on a noisy machine
+        start = time.process_time()
+        hits = sum(len(pattern.findall(post.searchable_text())) for post in posts)
+        seconds = min(seconds, time.process_time() - start)
     return {"posts": len(posts), "posts_per_s": len(posts) / seconds, "compile_s": compile_s, "hits": hits}
 
 
@@ -387,10 +392,12 @@ def peer_requery(n_rules: int, n_posts: int, batch: int, rule_sample: int) -> di
         start = time.perf_counter()
         with store.transaction() as tx:
             tx.write_posts(prepare_batch(posts, now=NOW), import_id=None)
-        index_s, start = time.perf_counter() - start, time.process_time()
-        with store.transaction() as tx:
-            hits = sum(len(tx.search(q, limit=batch, lists=lists)) for q in queries)
-        per_rule_s = (time.process_time() - start) / len(queries)
+        index_s, per_rule_s, hits = time.perf_counter() - start, float("inf"), 0
+        for _ in range(2):  # best of two: generous to the peer on a noisy machine
+            start = time.process_time()
+            with store.transaction() as tx:
+                hits = sum(len(tx.search(q, limit=batch, lists=lists)) for q in queries)
+            per_rule_s = min(per_rule_s, (time.process_time() - start) / len(queries))
         store.close()
     per_batch_s = per_rule_s * n_rules
     return {
