@@ -50,8 +50,8 @@ class _Re2Set:
     def __init__(self, entries: Sequence[tuple[str, Iterable[Any]]]) -> None:
         options = re2.Options()
         options.log_errors = False
-        # A Set never gives up when its DFA cache fills, it resets and goes on; a bigger budget only
-        # means fewer resets on large sets (the cache grows lazily, this is a ceiling).
+        # A Set never gives up when its DFA cache fills, it flushes and goes on (RE2's dfa.cc); a bigger
+        # budget only means fewer flushes on large sets (the cache grows lazily, this is a ceiling).
         options.max_mem = 256 << 20
         self._set = re2.Set.SearchSet(options)
         self._payloads = [payload for _, payload in entries]

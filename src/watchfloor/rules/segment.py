@@ -27,7 +27,8 @@ class _RegexSet:
         options = re2.Options()
         options.log_errors = False
         options.case_sensitive = False
-        options.max_mem = 64 << 20  # a ceiling; a Set resets its DFA cache when full, never gives up
+        # Checked by Compile(); at match time a Set flushes a full DFA cache and never gives up (dfa.cc).
+        options.max_mem = 64 << 20
         self._set = re2.Set.SearchSet(options)
         self.rules: list[tuple[CompiledRule, ...]] = []
         self.refused: list[CompiledRule] = []  # patterns a Set would not take: run on every post
