@@ -34,7 +34,7 @@ from watchfloor.query.ast import Field, Query, walk
 from watchfloor.query.evaluate import Document, match_spans
 from watchfloor.query.fields import fold_handle
 from watchfloor.query.parser import parse_query
-from watchfloor.rules import compile_rule
+from watchfloor.rules import compile_query
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import OBJECTS_PER_EVENT, object_refs, record, refusals_recorded
 from watchfloor.store.ports import StoredPost, StoreTx
@@ -71,24 +71,9 @@ def _validate(tx: StoreTx, draft: RuleDraft) -> None:
         raise InputError(f"severity must be one of {', '.join(SEVERITIES)}, not {draft.severity!r}")
     if draft.volume is not None and (draft.volume.threshold < 2 or draft.volume.window_minutes < 1):
         raise InputError("a volume rule needs at least 2 posts in a window of at least 1 minute")
-    parse_rule_query(draft.query, _lists(tx))
+    parsed = parse_rule_query(draft.query, _lists(tx))
     # The matcher compiles what the parser accepts; compiling here surfaces any remaining problem now.
-    compile_rule(_probe_version(draft))
-
-
-def _probe_version(draft: RuleDraft) -> RuleVersion:
-    from datetime import UTC, datetime
-
-    return RuleVersion(
-        rule_id=0,
-        version=0,
-        name=draft.name,
-        query=draft.query,
-        severity=draft.severity,
-        author="validation",
-        created_at=datetime(2000, 1, 1, tzinfo=UTC),
-        volume=draft.volume,
-    )
+    compile_query(parsed, rule_id=0, version=0, severity=draft.severity, volume=draft.volume)
 
 
 def _draft_details(draft: RuleDraft) -> dict[str, DetailValue]:
