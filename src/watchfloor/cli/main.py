@@ -7,7 +7,18 @@ import sys
 import click
 from rich.markup import escape
 
-from watchfloor.cli import alerts, audit, demo, imports, rules, search  # noqa: F401  (registers commands)
+from watchfloor.cli import (  # noqa: F401  (registers commands)
+    alerts,
+    audit,
+    casework,
+    demo,
+    imports,
+    oversight,
+    reports,
+    rules,
+    search,
+    users,
+)
 from watchfloor.cli.app import app, err
 from watchfloor.domain.errors import InputError, QuerySyntaxError, WatchfloorError
 

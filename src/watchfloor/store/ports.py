@@ -24,6 +24,7 @@ from watchfloor.domain.alerts import (
     HandoverNote,
 )
 from watchfloor.domain.audit import AuditDraft, AuditEvent, Checkpoint
+from watchfloor.domain.oversight import LegalBasis
 from watchfloor.domain.post import Deletion, Location, Post, Prepared, Quarantined
 from watchfloor.domain.rules import AccountList, Rule, RuleDraft, RuleStatus, RuleVersion
 from watchfloor.query.ast import Query
@@ -297,7 +298,45 @@ class AuditTx(Protocol):
     def save_checkpoint(self, checkpoint: Checkpoint) -> None: ...
 
 
-class StoreTx(PostsTx, RulesTx, AlertsTx, AuditTx, Protocol):
+class IdentityTx(Protocol):
+    """Users, failed log-ons, sessions and API tokens (store/identity_sql.py)."""
+
+
+class OversightTx(Protocol):
+    """Legal bases, named-account watches and account views (store/oversight_sql.py)."""
+
+    def create_basis(
+        self,
+        *,
+        title: str,
+        authority: str,
+        purpose: str,
+        necessity: str,
+        owner: str,
+        review_at: datetime | None,
+        expires_at: datetime | None,
+        created_by: str,
+        at: datetime,
+    ) -> LegalBasis: ...
+
+    def get_basis(self, basis_id: int) -> LegalBasis | None: ...
+
+    def list_bases(self) -> list[LegalBasis]: ...
+
+    def retire_basis(self, basis_id: int, *, by: str, reason: str, at: datetime) -> LegalBasis | None:
+        """Mark a basis retired (idempotent: an already retired basis keeps its first retirement)."""
+        ...
+
+
+class CaseworkTx(Protocol):
+    """Cases, legal holds, dissemination reviews and retention purges (store/casework_sql.py)."""
+
+
+class ReportsTx(Protocol):
+    """Aggregate counts for the transparency report and the accuracy card (store/reports_sql.py)."""
+
+
+class StoreTx(PostsTx, RulesTx, AlertsTx, AuditTx, IdentityTx, OversightTx, CaseworkTx, ReportsTx, Protocol):
     """Everything a service can do inside one transaction."""
 
 

@@ -23,6 +23,11 @@ def to_micros(value: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def instant(value: int) -> datetime:
+    """A NOT NULL time column -> aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
 def from_micros(value: int | None) -> datetime | None:
     """Integer microseconds since the epoch -> aware UTC datetime (None stays None)."""
     if value is None:

@@ -171,6 +171,11 @@ rule_versions = Table(
     Column("author", Text, nullable=False),
     Column("created_us", BigInteger, nullable=False),
     Column("change_note", Text),
+    # Rule linter (0004): the sensitive terms found, the author's justification, the second approval.
+    Column("justification", Text),
+    Column("sensitive_terms", Text),  # JSON array; NULL when the linter found none
+    Column("approved_by", Text),
+    Column("approved_us", BigInteger),
     ForeignKeyConstraint(["rule_id"], ["rules.id"], name="fk_rule_versions_rule"),
 )
 
@@ -305,4 +310,180 @@ audit_checkpoints = Table(
     Column("frontier", LargeBinary, nullable=False),  # right-edge subtree hashes, 32 bytes each
     Column("note", Text, nullable=False),  # the signed C2SP checkpoint
     Column("signed_us", BigInteger, nullable=False),
+)
+
+# -- accountability (0004) ----------------------------------------------------------------------------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("display_name", Text),
+    Column("roles", Text, nullable=False),  # comma-separated, sorted (domain/identity.py ROLES)
+    Column("password_hash", Text),  # argon2id PHC string; NULL until a password is set
+    Column("totp_secret", Text),  # base32; NULL until enrolled
+    Column("disabled", Boolean, nullable=False),
+    Column("demo", Boolean, nullable=False),  # created by `watchfloor demo`: labelled everywhere
+    Column("created_us", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    UniqueConstraint("name", name="uq_users_name"),
+)
+
+# Failed log-ons, per account name (known or not) and per source, for throttling.
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+Index("ix_auth_failures_name", auth_failures.c.name, auth_failures.c.at_us)
+Index("ix_auth_failures_source", auth_failures.c.source, auth_failures.c.at_us)
+
+# Console sessions and API tokens: only the SHA-256 of the token is stored.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("token_hash", LargeBinary, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # "session" | "api"
+    Column("label", Text),
+    Column("created_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),  # absolute expiry
+    Column("revoked_us", BigInteger),
+    ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_sessions_user"),
+    UniqueConstraint("token_hash", name="uq_sessions_token"),
+)
+Index("ix_sessions_user", sessions.c.user_id)
+
+legal_bases = Table(
+    "legal_bases",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("authority", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("necessity", Text, nullable=False),  # necessity and proportionality note
+    Column("owner", Text, nullable=False),
+    Column("review_us", BigInteger),
+    Column("expires_us", BigInteger),
+    Column("created_us", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("retired_us", BigInteger),
+    Column("retired_by", Text),
+    Column("retired_reason", Text),
+)
+
+# Named-account watch authorisations (the central register).
+watches = Table(
+    "watches",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("subject", Text, nullable=False),  # folded handle (query/fields.py fold_handle)
+    Column("platform", String(32)),  # NULL: the handle on any platform
+    Column("basis_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),  # necessity, proportionality, collateral intrusion
+    Column("requester", Text, nullable=False),
+    Column("requested_us", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # WatchStatus as stored (expiry is computed)
+    Column("days", Integer, nullable=False),  # requested duration
+    Column("approver", Text),
+    Column("decided_us", BigInteger),
+    Column("decision_note", Text),
+    Column("starts_us", BigInteger),
+    Column("expires_us", BigInteger),
+    Column("renewal_of", BigInteger),
+    Column("cancelled_by", Text),
+    Column("cancelled_us", BigInteger),
+    ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_watches_basis"),
+)
+Index("ix_watches_subject", watches.c.subject, watches.c.status)
+
+# One row per (analyst, account, session) look at an account's posts, for the repeated-viewing rule.
+account_views = Table(
+    "account_views",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("actor", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+    Column("session_key", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+)
+Index("ix_account_views", account_views.c.actor, account_views.c.subject, account_views.c.at_us)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("title", Text, nullable=False),
+    Column("basis_id", BigInteger, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # "open" | "closed"
+    Column("opened_us", BigInteger, nullable=False),
+    Column("closed_us", BigInteger),
+    Column("summary", Text),
+    ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_cases_basis"),
+)
+
+case_alerts = Table(
+    "case_alerts",
+    metadata,
+    Column("case_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("alert_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("added_by", Text, nullable=False),
+    Column("added_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_case_alerts_case"),
+)
+Index("ix_case_alerts_alert", case_alerts.c.alert_id)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # "case" | "alert" | "post"
+    Column("object_id", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", Text, nullable=False),
+    Column("placed_us", BigInteger, nullable=False),
+    Column("released_by", Text),
+    Column("released_us", BigInteger),
+)
+Index("ix_legal_holds_object", legal_holds.c.kind, legal_holds.c.object_id)
+
+# Exports and reports awaiting, granted or refused a second person's review; bound to a content hash.
+disseminations = Table(
+    "disseminations",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # "export" | "report"
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("basis_id", BigInteger, nullable=False),
+    Column("recipient", Text, nullable=False),
+    Column("spec", Text, nullable=False),  # JSON: what to produce (query, format, sort, case id)
+    Column("content_sha256", Text, nullable=False),  # of the exact bytes reviewed
+    Column("item_count", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),  # "pending" | "approved" | "rejected" | "released"
+    Column("created_us", BigInteger, nullable=False),
+    Column("reviewer", Text),
+    Column("decided_us", BigInteger),
+    Column("decision_note", Text),
+    Column("released_us", BigInteger),
+    ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_disseminations_basis"),
+)
+
+# The exact bytes under review, kept until released or rejected (then deleted; the hash stays).
+dissemination_blobs = Table(
+    "dissemination_blobs",
+    metadata,
+    Column("dissemination_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("content", LargeBinary, nullable=False),
+    ForeignKeyConstraint(
+        ["dissemination_id"], ["disseminations.id"], name="fk_dissemination_blobs_dissemination"
+    ),
 )

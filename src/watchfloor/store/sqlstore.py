@@ -22,7 +22,10 @@ from watchfloor.query.tokens import index_text
 from watchfloor.store import clusters, rows
 from watchfloor.store.alerts_sql import AlertsSql
 from watchfloor.store.audit_sql import AuditSql
+from watchfloor.store.casework_sql import CaseworkSql
 from watchfloor.store.dialects import Dialect
+from watchfloor.store.identity_sql import IdentitySql
+from watchfloor.store.oversight_sql import OversightSql
 from watchfloor.store.ports import (
     Facet,
     ImportRun,
@@ -33,6 +36,7 @@ from watchfloor.store.ports import (
     WriteResult,
 )
 from watchfloor.store.query_sql import AccountLists, compile_condition, is_text
+from watchfloor.store.reports_sql import ReportsSql
 from watchfloor.store.rules_sql import RulesSql
 from watchfloor.store.schema import (
     imports,
@@ -96,7 +100,7 @@ def _split_main_text(node: Node) -> tuple[Node | None, Node]:
     return None, node
 
 
-class SqlTx(RulesSql, AlertsSql, TriageSql, AuditSql):
+class SqlTx(RulesSql, AlertsSql, TriageSql, AuditSql, IdentitySql, OversightSql, CaseworkSql, ReportsSql):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 
     def __init__(self, conn: Connection, dialect: Dialect) -> None:

@@ -1,0 +1,3 @@
+"""Cases, legal holds, reviewed exports, retention (cases, holds, exports, verify-export, purge)."""
+
+from __future__ import annotations

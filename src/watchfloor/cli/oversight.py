@@ -1,0 +1,3 @@
+"""Legal bases and named-account watches (watchfloor basis, watches)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Transparency report and accuracy card (watchfloor report ...)."""
+
+from __future__ import annotations
