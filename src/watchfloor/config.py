@@ -6,7 +6,7 @@ constructing Settings with explicit keyword arguments.
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,13 @@ class Settings(BaseSettings):
         default=None,
         description="The user the CLI acts as (overridden by --as); recorded on every change.",
     )
+    basis: int | None = Field(
+        default=None,
+        description=(
+            "The legal basis (id from `watchfloor basis list`) the CLI works under: searches, rules, "
+            "watches, cases and exports must name one (overridden by --basis)."
+        ),
+    )
     audit_signing_key: SecretStr | None = Field(
         default=None,
         description=(
@@ -81,5 +88,110 @@ class Settings(BaseSettings):
             "a database restored from an older backup is noticed and never signed over (default: the "
             "SQLite file's path + '.checkpoint'; PostgreSQL gets this protection only when it is set). "
             "Keep it off the media the database is backed up to."
+        ),
+    )
+    # -- sign-in (services/auth.py, docs/accounts-and-sign-in.md) --
+    auth_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Failed sign-ins per account name, and per source, within the failure window after which "
+            "further attempts are refused without checking the password (ASVS 6.3.1)."
+        ),
+    )
+    auth_failure_window_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="The window over which failed sign-ins are counted for throttling.",
+    )
+    session_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=30,
+        description="A console session unused for this long ends (at most 30 minutes, ASVS 7.3.1).",
+    )
+    session_absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=12,
+        description="A console session ends this long after sign-in, used or not (at most a 12-hour shift).",
+    )
+    api_token_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description="How long a new API token is valid unless `tokens create --days N` says otherwise.",
+    )
+    api_token: SecretStr | None = Field(
+        default=None,
+        # WATCHFLOOR_TOKEN is the documented name; Settings(WATCHFLOOR_TOKEN=...) in code.
+        validation_alias=AliasChoices("WATCHFLOOR_TOKEN", "WATCHFLOOR_API_TOKEN"),
+        description=(
+            "An API token (from `watchfloor tokens create`), in WATCHFLOOR_TOKEN: when set, the CLI acts "
+            "as the token's user instead of --as / WATCHFLOOR_USER, for scripts."
+        ),
+    )
+    password_hash_memory_kib: int = Field(
+        default=65536,
+        ge=32,
+        description=(
+            "Argon2id memory cost in KiB for new password hashes (default 64 MiB, RFC 9106's second "
+            "recommendation); stored hashes made with other parameters are upgraded at the next sign-in."
+        ),
+    )
+    password_hash_time_cost: int = Field(
+        default=3,
+        ge=1,
+        description="Argon2id passes over memory for new password hashes (see password_hash_memory_kib).",
+    )
+    # -- named-account watches (services/watches.py, docs/operator-guide.md) --
+    watch_max_days: int = Field(
+        default=90,
+        ge=1,
+        le=366,
+        description=(
+            "The longest a named-account watch may be approved for, in days; a longer request is refused "
+            "(renewal, with a new approval, continues a watch)."
+        ),
+    )
+    view_threshold_sessions: int = Field(
+        default=3,
+        ge=1,
+        description=(
+            "How many distinct sessions an analyst may look at one account's posts (a from: search) "
+            "within view_window_days without a watch authorisation; the next session is refused."
+        ),
+    )
+    view_window_days: int = Field(
+        default=28,
+        ge=1,
+        description="The window over which view_threshold_sessions is counted, in days.",
+    )
+    # -- retention (services/retention.py, docs/operator-guide.md "Retention") --
+    retention_unmatched_days: int = Field(
+        default=30,
+        ge=1,
+        description="Posts no alert covers are purged this many days after they were collected.",
+    )
+    retention_alert_days: int = Field(
+        default=180,
+        ge=1,
+        description="Alerts in no case are purged this many days after they were raised (with their posts).",
+    )
+    retention_case_days_after_close: int = Field(
+        default=365,
+        ge=0,
+        description=(
+            "Closed cases are purged this many days after closure; their alerts and posts then follow the "
+            "alert and post periods. A legal hold overrides every period."
+        ),
+    )
+    # -- accuracy card (services/accuracy.py, docs/transparency-and-accuracy.md) --
+    accuracy_min_sample: int = Field(
+        default=10,
+        ge=1,
+        description=(
+            "Judged alerts (true or false positive) a language needs before the accuracy card compares "
+            "its false-positive rate with other languages'; smaller samples are shown but not compared."
         ),
     )

@@ -19,7 +19,7 @@ from watchfloor.wiring import build_context
 
 ORIGIN = "test.example/audit"
 SIGNING_KEY = base64.b64encode(bytes(range(32))).decode("ascii")
-AUDITOR = Actor(name="auditor")
+AUDITOR = Actor(name="auditor", roles=frozenset({"auditor", "admin"}))  # reads the log and signs
 
 
 def settings_for(url: str, tmp_path: Path) -> Settings:

@@ -25,7 +25,8 @@ from watchfloor.services.audit import (
 from watchfloor.services.context import ServiceContext
 from watchfloor.wiring import build_context
 
-MARIA = Actor(name="maria")
+MARIA = Actor(name="maria", roles=frozenset({"auditor"}))
+ANA = Actor(name="ana", roles=frozenset({"analyst"}))
 
 
 @pytest.fixture
@@ -63,6 +64,10 @@ def test_listing_records_who_read_which_events(ctx: ServiceContext) -> None:
     assert read.details == {"by": None, "action": None, "before": None, "limit": 3, "count": 3}
     with pytest.raises(InputError, match="between 1 and 10,000"):
         list_audit_events(ctx, actor=MARIA, limit=0)
+    with pytest.raises(PermissionDenied, match="may not read and verify the audit log"):
+        list_audit_events(ctx, actor=ANA)
+    (refused,) = list_audit_events(ctx, actor=MARIA, by="ana", limit=1)
+    assert (refused.action, refused.outcome) == ("audit.read", "denied")
 
 
 def test_proofs_default_to_the_newest_checkpoint_and_verify(ctx: ServiceContext) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.accountability.conftest import SIGNING_KEY
+from tests.cli.floor import ENV, seed_floor
 from watchfloor import auditverify
 from watchfloor.accountability.notes import load_signing_key, verifier_key
 from watchfloor.cli.main import run
@@ -31,8 +32,12 @@ class Cli:
         self.db, self.capsys, self.monkeypatch = db, capsys, monkeypatch
         monkeypatch.setenv("WATCHFLOOR_AUDIT_ORIGIN", ORIGIN)
         monkeypatch.setenv("WATCHFLOOR_AUDIT_SIGNING_KEY", SIGNING_KEY)
+        for name, value in {**ENV, "WATCHFLOOR_USER": "maria"}.items():  # maria keeps the log
+            monkeypatch.setenv(name, value)
 
     def __call__(self, *args: str, code: int = 0) -> tuple[str, str]:
+        if not self.db.exists() and "keygen" not in args:
+            seed_floor(str(self.db))  # users and basis 1, as an admin would have set them up
         self.capsys.readouterr()
         self.monkeypatch.setattr(sys, "argv", ["watchfloor", "--db", str(self.db), *args])
         try:
@@ -81,7 +86,9 @@ def test_checkpoint_verify_and_log(cli: Cli, tmp_path: Path) -> None:
 
     first, _ = cli("--as", "maria", "audit", "log", "--format", "ndjson")
     assert [e["action"] for e in _events(first)] == ["audit.verify", "audit.checkpoint"]
-    second, _ = cli("--as", "li", "audit", "log", "--format", "ndjson", "--actor", "maria")
+    second, _ = cli(
+        "--as", "audrey", "audit", "log", "--format", "ndjson", "--actor", "maria", "--action", "audit.read"
+    )  # fmt: skip
     (read,) = _events(second)
     assert read["action"] == "audit.read" and read["actor"] == "maria"  # the first listing, recorded
     table, err = cli("audit", "log", "--format", "table", "--action", "audit.read", "--limit", "1")
@@ -93,7 +100,7 @@ def test_verify_after_tampering_exits_1_and_says_what_failed(cli: Cli, tmp_path:
     cli("audit", "log", "--format", "ndjson")
     cli("audit", "checkpoint", "-o", str(kept))
     with sqlite3.connect(cli.db) as conn:
-        conn.execute("UPDATE audit_events SET leaf = replace(leaf, 'cli', 'eve') WHERE seq = 0")
+        conn.execute("UPDATE audit_events SET leaf = replace(leaf, 'maria', 'mallory') WHERE seq = 0")
     conn.close()
     _, err = cli("audit", "verify", "--checkpoint", str(kept), code=1)
     assert "Audit log verification FAILED" in err
@@ -135,6 +142,8 @@ def test_a_user_name_with_control_characters_is_refused_not_logged(cli: Cli) -> 
 def test_end_to_end_with_real_processes_and_the_copied_verifier(tmp_path: Path) -> None:
     db, kept = tmp_path / "floor.db", tmp_path / "kept.txt"
     env = {"WATCHFLOOR_AUDIT_SIGNING_KEY": SIGNING_KEY, "WATCHFLOOR_AUDIT_ORIGIN": ORIGIN, "PATH": ""}
+    env["WATCHFLOOR_USER"] = "root"
+    seed_floor(str(db))  # no events: users and the basis are set up straight in the store
     command = ["audit", "checkpoint", "-o", str(kept)]
     signed = subprocess.run(
         [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), *command],

@@ -48,8 +48,8 @@ def test_a_shift_is_logged_and_the_log_verifies(cli: Cli, tmp_path: Path) -> Non
         ("maria", "alerts.dismiss", "ok"),
         ("li", "posts.search", "ok"),
         ("li", "posts.export", "ok"),
-        ("cli", "audit.checkpoint", "ok"),
-        ("cli", "audit.verify", "ok"),
+        ("maria", "audit.checkpoint", "ok"),
+        ("maria", "audit.verify", "ok"),
     ]
     batches = [e for e in events if e["action"] == "posts.import_batch"]
     (run,) = [e for e in events if e["action"] == "posts.import"]

@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.cli.floor import ENV, seed_floor
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 JETSTREAM = FIXTURES / "bluesky" / "jetstream_v1.jsonl"
@@ -18,13 +21,19 @@ TWARC_BAD = FIXTURES / "twitter" / "twarc2_streaming_output_with_error.jsonl"
 CRISISLEX = FIXTURES / "generic_csv" / "crisislex_t6_sandy_head.csv"
 
 
-def wf(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def wf(
+    db: Path, *args: str, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the CLI on ``db`` (seeded with users and basis 1 on first use) as ana under basis 1."""
+    if not db.exists():
+        seed_floor(str(db))
     done = subprocess.run(
         [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **ENV, **(env or {})},
     )
     assert "Traceback" not in done.stderr, done.stderr
     if check:

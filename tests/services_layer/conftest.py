@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.people import make_basis
 from tests.services import scratch_postgres_database
 from watchfloor.config import Settings
 from watchfloor.domain.clock import FrozenClock
@@ -20,10 +21,12 @@ def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ServiceConte
     clock = FrozenClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
     if request.param == "sqlite":
         context = build_context(Settings(database_url=str(tmp_path / "t.db"), batch_size=50), clock=clock)
+        make_basis(context)
         yield context
         context.store.close()
         return
     with scratch_postgres_database() as url:
         context = build_context(Settings(database_url=url, batch_size=50), clock=clock)
+        make_basis(context)
         yield context
         context.store.close()

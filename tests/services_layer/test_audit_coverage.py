@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.people import ANA, BASIS, BO, SAM
 from watchfloor.connectors.base import MapOptions
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import AuditDraft, AuditEvent
@@ -31,7 +32,6 @@ from watchfloor.services.recording import ids_digest, refs
 from watchfloor.store.audit_sql import AuditSql
 from watchfloor.store.ports import AlertFilter, StoreTx
 
-ANA, BO = Actor(name="ana"), Actor(name="bo")
 MARKER = "qzxv7731marker"  # in every post's text and every quarantined record; never in a leaf
 RESCUE = '("trapped" OR "need rescue" OR "stranded") NEAR/5 (flood* OR water)'
 ROWS = [
@@ -76,7 +76,9 @@ class Floor:
 @pytest.fixture
 def floor(ctx: ServiceContext, tmp_path: Path) -> Floor:
     rule_svc.set_account_list(ctx, actor=ANA, name="agencies", members=["@Ana_W"])
-    rule = rule_svc.add_rule(ctx, actor=ANA, draft=RuleDraft(name="Rescue", query=RESCUE, severity="high"))
+    rule = rule_svc.add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Rescue", query=RESCUE, severity="high")
+    )
     _import(ctx, _csv(tmp_path, ROWS, "posts.csv"))
     with ctx.store.transaction() as tx:
         alerts = tx.list_alerts(AlertFilter(), limit=100)
@@ -117,13 +119,13 @@ Call = Callable[[ServiceContext, Floor], Expected]
 
 
 def _search(ctx: ServiceContext, f: Floor) -> Expected:
-    found = search_svc.search_posts(ctx, actor=ANA, query="flood*", limit=10, sort="oldest")
+    found = search_svc.search_posts(ctx, actor=ANA, basis_id=BASIS, query="flood*", limit=10, sort="oldest")
     details = {"query": "flood*", "sort": "oldest", "limit": 10, "offset": 0, "count": 2}
     return "posts.search", _post_refs([p.id for p in found]), details
 
 
 def _count(ctx: ServiceContext, f: Floor) -> Expected:
-    assert search_svc.count_posts(ctx, actor=ANA, query="sunset") == 1
+    assert search_svc.count_posts(ctx, actor=ANA, basis_id=BASIS, query="sunset") == 1
     return "posts.count", (), {"query": "sunset", "count": 1}
 
 
@@ -144,7 +146,9 @@ def _quarantine(ctx: ServiceContext, f: Floor) -> Expected:
 
 
 def _add_rule(ctx: ServiceContext, f: Floor) -> Expected:
-    rule = rule_svc.add_rule(ctx, actor=ANA, draft=RuleDraft(name="Sunset", query="sunset", severity="low"))
+    rule = rule_svc.add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Sunset", query="sunset", severity="low")
+    )
     return "rules.add", (f"rule:{rule.id}",), {"query": "sunset", "severity": "low", "version": 1}
 
 
@@ -165,7 +169,7 @@ def _resume(ctx: ServiceContext, f: Floor) -> Expected:
 
 
 def _pause_first(ctx: ServiceContext, f: Floor) -> None:
-    rule_svc.set_rule_active(ctx, actor=BO, rule_id=f.rule_id, active=False)
+    rule_svc.set_rule_active(ctx, actor=SAM, rule_id=f.rule_id, active=False)
 
 
 def _list_rules(ctx: ServiceContext, f: Floor) -> Expected:
@@ -241,13 +245,13 @@ def _dismiss_first(ctx: ServiceContext, f: Floor) -> None:
 
 
 def _reopen(ctx: ServiceContext, f: Floor) -> Expected:
-    alert_svc.reopen_alert(ctx, actor=ANA, alert_id=f.alert_ids[1], note="not a duplicate")
+    alert_svc.reopen_alert(ctx, actor=SAM, alert_id=f.alert_ids[1], note="not a duplicate")
     return "alerts.reopen", (f"alert:{f.alert_ids[1]}",), {"from_status": "dismissed", "to_status": "open"}
 
 
 def _sweep(ctx: ServiceContext, f: Floor) -> Expected:
     later = ctx.clock.now() + timedelta(hours=2)  # the high-severity deadline is one hour
-    breached = alert_svc.sweep_breaches(ctx, actor=ANA, now=later)
+    breached = alert_svc.sweep_breaches(ctx, actor=SAM, now=later)
     assert sorted(a.id for a in breached) == f.alert_ids
     return (
         "alerts.sweep",
@@ -295,6 +299,9 @@ CASES: dict[str, tuple[Callable[[ServiceContext, Floor], None] | None, Call]] = 
 }
 
 
+SUPERVISOR_CASES = frozenset({"reopen_alert", "sweep_breaches"})  # the policy gives these to supervisors
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_use_case_records_exactly_one_event(ctx: ServiceContext, floor: Floor, name: str) -> None:
     prepare, call = CASES[name]
@@ -303,7 +310,8 @@ def test_each_use_case_records_exactly_one_event(ctx: ServiceContext, floor: Flo
     before = _size(ctx)
     action, objects, details = call(ctx, floor)
     event = _only_event(ctx, before)
-    assert (event.action, event.actor, event.outcome) == (action, "ana", "ok")
+    actor = "sam" if name in SUPERVISOR_CASES else "ana"
+    assert (event.action, event.actor, event.outcome) == (action, actor, "ok")
     assert event.object_ids == objects
     assert {k: event.details.get(k) for k in details} == details
     assert event.at == ctx.clock.now()
@@ -312,7 +320,9 @@ def test_each_use_case_records_exactly_one_event(ctx: ServiceContext, floor: Flo
 def test_an_import_records_one_event_per_batch_and_one_for_the_run(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    rule_svc.add_rule(ctx, actor=ANA, draft=RuleDraft(name="Rescue", query=RESCUE, severity="high"))
+    rule_svc.add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Rescue", query=RESCUE, severity="high")
+    )
     rows = [(str(n), f"acct{n}", "2012-10-29T20:00:00Z", f"post {n} {MARKER}") for n in range(1, 111)]
     rows[60] = ("61", "acct61", "2012-10-29T20:00:00Z", "trapped on the roof, flood water rising")
     rows[70] = ("71", "acct71", "not a date", "a record to quarantine")
@@ -367,7 +377,7 @@ def test_large_results_are_recorded_by_count_and_digest(ctx: ServiceContext, tmp
     ]
     _import(ctx, _csv(tmp_path, rows, "many.csv"))
     before = _size(ctx)
-    found = search_svc.search_posts(ctx, actor=ANA, query="flood", limit=120)
+    found = search_svc.search_posts(ctx, actor=ANA, basis_id=BASIS, query="flood", limit=120)
     event = _only_event(ctx, before)
     assert event.object_ids == () and event.details["count"] == 120
     assert event.details["post_ids_sha256"] == ids_digest("post", [p.id for p in found])
@@ -413,7 +423,7 @@ def test_a_bad_disposition_is_recorded_as_an_error(ctx: ServiceContext, floor: F
 
 def test_a_rule_that_does_not_parse_is_recorded_as_an_error(ctx: ServiceContext, floor: Floor) -> None:
     before = _size(ctx)
-    bad = RuleDraft(name="Broken", query='flood AND "unclosed', severity="high")
+    bad = RuleDraft(basis_id=BASIS, name="Broken", query='flood AND "unclosed', severity="high")
     with pytest.raises(QuerySyntaxError):
         rule_svc.add_rule(ctx, actor=BO, draft=bad)
     event = _only_event(ctx, before)
@@ -454,7 +464,7 @@ def test_an_export_stopped_early_still_commits_its_event(ctx: ServiceContext, fl
         {"query": "flood*", "sort": "oldest"},
     )
     # the transaction committed, so its audit lock is free: the next audited call goes through
-    assert search_svc.count_posts(ctx, actor=ANA, query="flood*") == 2
+    assert search_svc.count_posts(ctx, actor=ANA, basis_id=BASIS, query="flood*") == 2
 
 
 def test_an_abandoned_export_commits_its_event_too(ctx: ServiceContext, floor: Floor) -> None:
@@ -502,7 +512,9 @@ def _everything(ctx: ServiceContext) -> tuple[object, ...]:
 
 
 def _add_a_rule(ctx: ServiceContext, f: Floor) -> None:
-    rule_svc.add_rule(ctx, actor=ANA, draft=RuleDraft(name="Sunset", query="sunset", severity="low"))
+    rule_svc.add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Sunset", query="sunset", severity="low")
+    )
 
 
 def _claim_an_alert(ctx: ServiceContext, f: Floor) -> None:
@@ -537,8 +549,8 @@ def test_when_the_event_cannot_be_written_nothing_happens(
 def test_no_event_holds_post_text(ctx: ServiceContext, floor: Floor) -> None:
     """A whole shift's worth of calls over posts that all carry MARKER; no leaf may contain it."""
     alert_id = floor.alert_ids[0]
-    search_svc.search_posts(ctx, actor=ANA, query="trapped OR sunset")
-    search_svc.count_posts(ctx, actor=ANA, query="flood*")
+    search_svc.search_posts(ctx, actor=ANA, basis_id=BASIS, query="trapped OR sunset")
+    search_svc.count_posts(ctx, actor=ANA, basis_id=BASIS, query="flood*")
     list(search_svc.export_posts(ctx, actor=ANA, query=""))
     search_svc.store_stats(ctx, actor=ANA)
     search_svc.list_quarantine(ctx, actor=ANA)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.people import ANA, BASIS, BO, SAM
 from watchfloor.connectors.base import MapOptions
-from watchfloor.domain.actor import Actor
 from watchfloor.domain.clock import FrozenClock
-from watchfloor.domain.errors import Conflict, InputError, QuerySyntaxError
+from watchfloor.domain.errors import Conflict, InputError, PermissionDenied, QuerySyntaxError
 from watchfloor.domain.rules import RuleDraft, VolumeSpec
 from watchfloor.services import alerts as alert_svc
 from watchfloor.services.context import ServiceContext
@@ -19,8 +19,6 @@ from watchfloor.services.handover import add_handover_note, handover_summary
 from watchfloor.services.ingest import import_file
 from watchfloor.services.rules import add_rule, backtest_rule, edit_rule, set_account_list, set_rule_active
 from watchfloor.store.ports import AlertFilter
-
-ANA, BO = Actor(name="ana"), Actor(name="bo")
 
 
 def _posts_file(tmp_path: Path, rows: list[tuple[str, str, str, str]], name: str = "posts.csv") -> Path:
@@ -51,7 +49,9 @@ RESCUE = '("trapped" OR "need rescue" OR "stranded") NEAR/5 (flood* OR water)'
 def test_posts_raise_one_alert_per_rule_and_post_with_evidence_and_deadline(
     ctx: ServiceContext, tmp_path: Path
 ) -> None:
-    rule = add_rule(ctx, actor=ANA, draft=RuleDraft(name="Rescue", query=RESCUE, severity="high"))
+    rule = add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Rescue", query=RESCUE, severity="high")
+    )
     path = _posts_file(tmp_path, ROWS)
     assert _import(ctx, path) == 2
     assert _import(ctx, path) == 0  # re-importing raises nothing new
@@ -65,9 +65,11 @@ def test_posts_raise_one_alert_per_rule_and_post_with_evidence_and_deadline(
 
 
 def test_editing_pausing_and_resuming_a_rule(ctx: ServiceContext, tmp_path: Path) -> None:
-    rule = add_rule(ctx, actor=ANA, draft=RuleDraft(name="Sunset", query="sunset", severity="low"))
+    rule = add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Sunset", query="sunset", severity="low")
+    )
     _import(ctx, _posts_file(tmp_path, ROWS[:2], "a.csv"))
-    edit_rule(ctx, actor=BO, rule_id=rule.id, query="sunset OR sunrise", change_note="both ends of the day")
+    edit_rule(ctx, actor=SAM, rule_id=rule.id, query="sunset OR sunrise", change_note="both ends of the day")
     _import(ctx, _posts_file(tmp_path, [("4", "d", "2012-10-30T06:00:00Z", "sunrise again")], "b.csv"))
     versions = sorted((v.post.post.native_id, v.alert.rule_version) for v in _open(ctx) if v.post)
     assert versions == [("2", 1), ("4", 2)]
@@ -78,7 +80,9 @@ def test_editing_pausing_and_resuming_a_rule(ctx: ServiceContext, tmp_path: Path
 
 
 def test_near_duplicates_group_under_one_alert(ctx: ServiceContext, tmp_path: Path) -> None:
-    add_rule(ctx, actor=ANA, draft=RuleDraft(name="Dam", query='"dam broke"', severity="critical"))
+    add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Dam", query='"dam broke"', severity="critical")
+    )
     text = "Evacuate now the dam broke upstream and the valley road is closed to all traffic"
     rows = [
         ("1", "a", "2013-06-20T10:00:00Z", text),
@@ -95,7 +99,11 @@ def test_volume_rule_raises_one_burst_per_window(ctx: ServiceContext, tmp_path: 
         ctx,
         actor=ANA,
         draft=RuleDraft(
-            name="Burst", query="outage", severity="medium", volume=VolumeSpec(threshold=3, window_minutes=10)
+            basis_id=BASIS,
+            name="Burst",
+            query="outage",
+            severity="medium",
+            volume=VolumeSpec(threshold=3, window_minutes=10),
         ),
     )
     base = datetime(2013, 1, 1, 9, 0, tzinfo=UTC)
@@ -116,26 +124,34 @@ def test_volume_rule_raises_one_burst_per_window(ctx: ServiceContext, tmp_path: 
 
 def test_account_list_rules_match_members_only(ctx: ServiceContext, tmp_path: Path) -> None:
     with pytest.raises(QuerySyntaxError, match="does not exist"):
-        add_rule(ctx, actor=ANA, draft=RuleDraft(name="Agencies", query="from:@agencies", severity="low"))
+        add_rule(
+            ctx,
+            actor=ANA,
+            draft=RuleDraft(basis_id=BASIS, name="Agencies", query="from:@agencies", severity="low"),
+        )
     set_account_list(ctx, actor=ANA, name="agencies", members=["@Ana_W", "cy_z"])
-    add_rule(ctx, actor=ANA, draft=RuleDraft(name="Agencies", query="from:@agencies", severity="low"))
+    add_rule(
+        ctx,
+        actor=ANA,
+        draft=RuleDraft(basis_id=BASIS, name="Agencies", query="from:@agencies", severity="low"),
+    )
     _import(ctx, _posts_file(tmp_path, ROWS))
     assert sorted(v.post.post.native_id for v in _open(ctx) if v.post) == ["1", "3"]
 
 
 def test_claims_are_exclusive_and_every_transition_is_recorded(ctx: ServiceContext, tmp_path: Path) -> None:
-    add_rule(ctx, actor=ANA, draft=RuleDraft(name="Rescue", query=RESCUE, severity="high"))
+    add_rule(ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Rescue", query=RESCUE, severity="high"))
     _import(ctx, _posts_file(tmp_path, ROWS))
     alert_id = _open(ctx)[0].alert.id
     alert_svc.claim_alert(ctx, actor=ANA, alert_id=alert_id)
     with pytest.raises(Conflict, match="claimed by ana"):
         alert_svc.claim_alert(ctx, actor=BO, alert_id=alert_id)
-    with pytest.raises(Conflict):
+    with pytest.raises(PermissionDenied, match="own only"):  # someone else's claim: a supervisor's call
         alert_svc.dismiss_alert(ctx, actor=BO, alert_id=alert_id, disposition="false_positive")
     with pytest.raises(InputError, match="disposition must be one of"):
         alert_svc.dismiss_alert(ctx, actor=ANA, alert_id=alert_id, disposition="meh")
     alert_svc.dismiss_alert(ctx, actor=ANA, alert_id=alert_id, disposition="false_positive", note="lyrics")
-    alert_svc.reopen_alert(ctx, actor=BO, alert_id=alert_id, note="actually real")
+    alert_svc.reopen_alert(ctx, actor=SAM, alert_id=alert_id, note="actually real")
     alert_svc.escalate_alert(ctx, actor=BO, alert_id=alert_id)
     detail = alert_svc.show_alert(ctx, actor=ANA, alert_id=alert_id)
     steps = [(e.actor, e.action, e.to_status) for e in detail.events]
@@ -143,22 +159,24 @@ def test_claims_are_exclusive_and_every_transition_is_recorded(ctx: ServiceConte
         ("ana", "raised", "open"),
         ("ana", "claimed", "claimed"),
         ("ana", "dismissed", "dismissed"),
-        ("bo", "reopened", "open"),
+        ("sam", "reopened", "open"),
         ("bo", "escalated", "escalated"),
     ]
     assert detail.rule.query == RESCUE
 
 
 def test_breaches_are_recorded_once_and_handover_reports_them(ctx: ServiceContext, tmp_path: Path) -> None:
-    add_rule(ctx, actor=ANA, draft=RuleDraft(name="Rescue", query=RESCUE, severity="critical"))
+    add_rule(
+        ctx, actor=ANA, draft=RuleDraft(basis_id=BASIS, name="Rescue", query=RESCUE, severity="critical")
+    )
     _import(ctx, _posts_file(tmp_path, ROWS))
     claimed = _open(ctx)[0].alert.id
     alert_svc.claim_alert(ctx, actor=BO, alert_id=claimed)
     add_handover_note(ctx, actor=BO, text="rescue rule fires on song lyrics too")
     assert isinstance(ctx.clock, FrozenClock)
     ctx.clock.advance(timedelta(minutes=16))  # critical SLA is 15 minutes
-    assert len(alert_svc.sweep_breaches(ctx, actor=ANA)) == 2
-    assert alert_svc.sweep_breaches(ctx, actor=ANA) == []
+    assert len(alert_svc.sweep_breaches(ctx, actor=SAM)) == 2
+    assert alert_svc.sweep_breaches(ctx, actor=SAM) == []
     summary = handover_summary(ctx, actor=ANA)
     assert {a.id for a in summary.breached_in_shift} == {v.alert.id for v in _open(ctx)}
     assert [a.id for a in summary.claimed_untouched] == []  # claimed 16 min ago: still within 30 min

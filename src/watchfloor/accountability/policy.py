@@ -85,9 +85,12 @@ POLICY: dict[str, Grant] = {
     "audit.sign": _g("sign an audit checkpoint", {"admin"}),
     "users.manage": _g("add users, change roles, disable accounts, reset TOTP", {"admin"}),
     "users.read": _g("list users", {"admin", "auditor"}),
+    "users.password": _g("set an account's password", {"admin"}, own=set(ROLES)),
+    "users.totp": _g("enrol an account's second factor (TOTP)", {"admin"}, own=set(ROLES)),
     "tokens.manage": _g("create and revoke API tokens", {"admin"}, own=set(ROLES)),
     "basis.manage": _g("add or retire a legal basis", {"supervisor", "admin"}),
     "basis.read": _g("list and read legal bases", set(ROLES)),
+    "basis.enforce": _g("pause what hangs on expired or retired legal bases", {"supervisor", "admin"}),
     "watches.request": _g("request a named-account watch", _ANALYSTS),
     "watches.decide": _g("approve or deny a watch request (second person)", not_own={"supervisor"}),
     "watches.cancel": _g("cancel a watch", {"supervisor"}, own={"analyst"}),
@@ -98,6 +101,9 @@ POLICY: dict[str, Grant] = {
     "holds.manage": _g("place or release a legal hold", {"supervisor", "admin"}),
     "exports.request": _g("prepare an export or report for review", _ANALYSTS),
     "exports.decide": _g("approve or refuse an export (second person)", not_own={"reviewer"}),
+    "exports.review": _g(
+        "read the exact content of an export under review (second person)", not_own={"reviewer"}
+    ),
     "exports.release": _g("release an approved export", own={"analyst", "supervisor"}),
     "exports.read": _g("list exports and their reviews", _ANALYSTS | {"reviewer", "auditor"}),
     "retention.purge": _g("run the retention purge", {"admin"}),
@@ -116,7 +122,11 @@ SYSTEM_OPERATIONS = frozenset(
         "rules.create",
         "lists.write",
         "users.manage",
+        "users.read",
+        "users.password",
         "basis.manage",
+        "basis.read",
+        "basis.enforce",
         "watches.request",
     }
 )

@@ -13,6 +13,7 @@ from watchfloor.cli import (  # noqa: F401  (registers commands)
     casework,
     demo,
     imports,
+    jobs,
     oversight,
     reports,
     rules,

@@ -11,6 +11,8 @@ from rich.text import Text
 from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.domain.errors import InputError
 from watchfloor.domain.rules import Rule, RuleDraft, VolumeSpec, as_severity
+from watchfloor.rules.linter import CATEGORY_HELP, Category, SensitiveTerm
+from watchfloor.services.rule_review import approve_rule, lint_query
 from watchfloor.services.rules import (
     account_lists,
     add_rule,
@@ -22,6 +24,9 @@ from watchfloor.services.rules import (
     set_rule_active,
 )
 
+_JUSTIFICATION = typer.Option(
+    help="Why a rule on protest, religious, ethnic or identity terms is necessary and proportionate."
+)
 rules_app = typer.Typer(help="Standing rules matched against every arriving post.", no_args_is_help=True)
 lists_app = typer.Typer(help="Named account lists that rules target with from:@name.", no_args_is_help=True)
 app.add_typer(rules_app, name="rules")
@@ -49,6 +54,15 @@ def _print_rule(rule: Rule) -> None:
         )
     if v.description:
         out.print(Text(f"  {v.description}"))
+    if v.sensitive_terms:
+        approval = f"approved by {v.approved_by}" if v.approved_by else "awaits a supervisor's approval"
+        out.print(Text(f"  sensitive terms: {', '.join(v.sensitive_terms)} ({approval})"))
+        out.print(Text(f"  justification: {v.justification or ''}"))
+    if rule.status == "pending":
+        err.print(
+            f"Rule {rule.id} matches nothing until a second supervisor approves it: "
+            f"watchfloor rules approve {rule.id}"
+        )
 
 
 @rules_app.command("add")
@@ -63,8 +77,12 @@ def rules_add(
     ] = "medium",
     description: Annotated[str | None, typer.Option(help="What the rule is for.")] = None,
     volume: Annotated[str | None, typer.Option(help="POSTS/MINUTES: one burst alert at that volume.")] = None,
+    justification: Annotated[str | None, _JUSTIFICATION] = None,
 ) -> None:
     """Add a standing rule; it matches every post stored from now on.
+
+    A rule on protest, religious, ethnic or identity terms needs --justification and then waits for a
+    second supervisor's approval (watchfloor rules lint QUERY shows what counts).
 
     Example:
 
@@ -78,6 +96,8 @@ def rules_add(
         severity=as_severity(severity),
         description=description,
         volume=_volume(volume),
+        justification=justification,
+        basis_id=state.basis_id(),
     )
     rule = add_rule(state.context(), actor=state.actor(), draft=draft)
     _print_rule(rule)
@@ -93,6 +113,7 @@ def rules_edit(
     description: Annotated[str | None, typer.Option(help="New description.")] = None,
     volume: Annotated[str | None, typer.Option(help="New POSTS/MINUTES volume threshold.")] = None,
     note: Annotated[str | None, typer.Option(help="Why it changed (kept in the history).")] = None,
+    justification: Annotated[str | None, _JUSTIFICATION] = None,
 ) -> None:
     """Save a new version of a rule (alerts keep the version that fired).
 
@@ -109,13 +130,14 @@ def rules_edit(
         description=description,
         volume=_volume(volume),
         change_note=note,
+        justification=justification,
     )
     _print_rule(rule)
 
 
 @rules_app.command("list")
 def rules_list(
-    ctx: typer.Context, status: Annotated[str | None, typer.Option(help="active or paused.")] = None
+    ctx: typer.Context, status: Annotated[str | None, typer.Option(help="active, paused or pending.")] = None
 ) -> None:
     """List rules.
 
@@ -179,6 +201,44 @@ def rules_resume(ctx: typer.Context, rule_id: Annotated[int, typer.Argument(help
     """
     state = state_of(ctx)
     _print_rule(set_rule_active(state.context(), actor=state.actor(), rule_id=rule_id, active=True))
+
+
+@rules_app.command("approve")
+def rules_approve(ctx: typer.Context, rule_id: Annotated[int, typer.Argument(help="Rule id.")]) -> None:
+    """Approve a rule's current version that keys on sensitive terms (a supervisor who did not write it).
+
+    Read its justification first with `watchfloor rules show ID`.
+
+    Example: watchfloor rules approve 7
+    """
+    state = state_of(ctx)
+    _print_rule(approve_rule(state.context(), actor=state.actor(), rule_id=rule_id))
+
+
+@rules_app.command("lint")
+def rules_lint(
+    query: Annotated[str, typer.Argument(help="A rule query to check before adding it.")],
+) -> None:
+    """Show the protest, religious, ethnic or identity terms a rule query looks for (nothing is saved).
+
+    Example: watchfloor rules lint '#BlackLivesMatter OR protest* OR "إن شاء الله"'
+    """
+    findings = lint_query(query)
+    if not findings:
+        out.print("No sensitive terms: the rule needs no justification or second approval.")
+        return
+    grouped: dict[tuple[str, Category], list[SensitiveTerm]] = {}
+    for f in findings:
+        grouped.setdefault((f.found, f.category), []).append(f)
+    table = Table("in the query", "category", "listed terms", "languages", box=None)
+    for (found, category), items in grouped.items():
+        langs = sorted({lang for f in items for lang in f.langs})
+        terms = ", ".join(f.term for f in items[:6]) + (f" (+{len(items) - 6})" if len(items) > 6 else "")
+        table.add_row(Text(found), CATEGORY_HELP[category], Text(terms), ", ".join(langs))
+    out.print(table)
+    err.print(
+        "This rule needs --justification and a second supervisor's approval (watchfloor rules approve ID)."
+    )
 
 
 @rules_app.command("test")

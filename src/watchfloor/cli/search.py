@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -9,16 +10,14 @@ from typing import Annotated
 
 import msgspec
 import typer
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.query.evaluate import Document, match_spans
-from watchfloor.services.formats import csv_line, iter_csv, ndjson_line
+from watchfloor.services.formats import iter_csv, ndjson_line
 from watchfloor.services.search import (
     count_posts,
-    export_posts,
     list_quarantine,
     parse_search,
     search_posts,
@@ -92,12 +91,19 @@ def search_command(
       watchfloor search '"need rescue" NEAR/5 flood*' --format ndjson
     """
     service = state_of(ctx).context()
+    state = state_of(ctx)
     items = search_posts(
-        service, actor=state_of(ctx).actor(), query=query, limit=limit, sort=sort.value, offset=offset
+        service,
+        actor=state.actor(),
+        query=query,
+        basis_id=state.basis_id(),
+        limit=limit,
+        sort=sort.value,
+        offset=offset,
     )
     fmt = _default_format(output)
     if fmt is OutputFormat.table:
-        total = count_posts(service, actor=state_of(ctx).actor(), query=query)
+        total = count_posts(service, actor=state.actor(), query=query, basis_id=state.basis_id())
         out.print(_table(items, query))
         err.print(f"{len(items):,} shown of {total:,} matching posts")
     elif fmt is OutputFormat.csv:
@@ -110,44 +116,30 @@ def search_command(
 
 @app.command("export")
 def export_command(
-    ctx: typer.Context,
     query: Annotated[str, typer.Argument(help="Query selecting the posts to export ('' for all).")],
     output: Annotated[OutputFormat, typer.Option("--format", help="csv or ndjson.")] = OutputFormat.ndjson,
-    target: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
-    ] = None,
-    bom: Annotated[bool, typer.Option(help="Start CSV with a UTF-8 BOM (for Excel).")] = False,
+    target: Annotated[Path | None, typer.Option("-o", "--output", help="File to write.")] = None,
+    bom: Annotated[bool, typer.Option(help="(ignored: reviewed exports are hashed byte for byte)")] = False,
 ) -> None:
-    """Export every post matching a query as CSV or NDJSON.
+    """Exports now need a reviewer's approval: this prints the `watchfloor exports` commands to use.
 
-    Examples:
+    Example (what to run instead):
 
-      watchfloor export 'from:someaccount' --format csv -o out.csv
-
-      watchfloor export '#flood since:2013-06-01' --format ndjson > flood.ndjson
+      watchfloor exports request '#flood since:2013-06-01' --recipient "County emergency cell"
+      --title "Flood posts" --format csv
     """
-    if output is OutputFormat.table:
-        raise typer.BadParameter("export writes csv or ndjson", param_hint="--format")
-    service = state_of(ctx).context()
-    items = export_posts(service, actor=state_of(ctx).actor(), query=query)
-    handle = target.open("wb") if target else sys.stdout.buffer
-    count = 0
-    try:
-        if output is OutputFormat.csv:
-            header, *_ = iter_csv([], bom=bom)
-            handle.write(header.encode("utf-8"))
-            for item in items:
-                handle.write(csv_line(item).encode("utf-8"))
-                count += 1
-        else:
-            for item in items:
-                handle.write(ndjson_line(item))
-                count += 1
-    finally:
-        if target:
-            handle.close()
-    if target:
-        err.print(f"Exported {count:,} posts to {escape(str(target))}")
+    del bom
+    fmt = "csv" if output is OutputFormat.csv else "ndjson"
+    file = shlex.quote(str(target)) if target else f"FILE.{fmt}"
+    err.print(
+        "Exports leave watchfloor only after a reviewer who is not the author has approved their exact "
+        'content (docs/operator-guide.md, "Reviewed exports"). Instead, run:\n'
+        f"  watchfloor exports request {shlex.quote(query)} --recipient WHO --title WHAT --format {fmt}\n"
+        "then a reviewer runs `watchfloor exports review ID` and `watchfloor exports approve ID --sha256 "
+        f"HASH`, and you run `watchfloor exports release ID -o {file}`.",
+        markup=False,
+    )
+    raise typer.Exit(2)
 
 
 class StatsFormat(StrEnum):

@@ -118,3 +118,31 @@ class Dissemination(msgspec.Struct, frozen=True, kw_only=True):
     decided_at: datetime | None = None
     decision_note: str | None = None
     released_at: datetime | None = None
+
+
+class DisseminationItem(msgspec.Struct, frozen=True, kw_only=True):
+    """One item (a post) inside reviewed content: where its exact bytes are, so each can be hashed."""
+
+    post_id: int | None = None
+    platform: str | None = None
+    native_id: str | None = None
+    offset: int  # byte offset of the item's line or row in the content
+    length: int  # its length in bytes, newline included
+
+
+class RetentionCounts(msgspec.Struct, kw_only=True):
+    """What one retention purge removed (or, in a dry run, would remove), by retention class."""
+
+    cases: int = 0  # closed cases past closure + the configured period
+    alerts: int = 0  # alerts in no case, past the alert period
+    posts_unmatched: int = 0  # posts no alert covered, past the unmatched period
+    posts_of_expired_alerts: int = 0  # posts only purged alerts covered (and past the unmatched period)
+    posts_deleted_by_platform: int = 0  # posts their platform reported deleted
+    deleted_but_held: int = 0  # platform-deleted posts kept because a legal hold covers them
+    case_ids: list[int] = msgspec.field(default_factory=list)
+    alert_ids: list[int] = msgspec.field(default_factory=list)
+    post_ids: list[int] = msgspec.field(default_factory=list)
+
+    @property
+    def posts(self) -> int:
+        return self.posts_unmatched + self.posts_of_expired_alerts + self.posts_deleted_by_platform

@@ -16,7 +16,9 @@ from watchfloor.domain.errors import InputError
 
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
-RuleStatus = Literal["active", "paused"]
+# "pending": the current version keys on sensitive terms (rules/linter.py) and awaits a second person's
+# approval; a pending rule matches nothing.
+RuleStatus = Literal["active", "paused", "pending"]
 
 
 def as_severity(value: str) -> Severity:
@@ -44,6 +46,10 @@ class RuleDraft(msgspec.Struct, frozen=True, kw_only=True):
     volume: VolumeSpec | None = None
     basis_id: int | None = None  # the legal basis it is kept under (required once accountability lands)
     change_note: str | None = None
+    # Why a rule that keys on protest, religious, ethnic or identity terms is necessary (required then).
+    justification: str | None = None
+    # Set by the rules service from the linter, never typed by an analyst: the sensitive terms found.
+    sensitive_terms: tuple[str, ...] = ()
 
 
 class RuleVersion(msgspec.Struct, frozen=True, kw_only=True):
@@ -60,6 +66,15 @@ class RuleVersion(msgspec.Struct, frozen=True, kw_only=True):
     volume: VolumeSpec | None = None
     basis_id: int | None = None
     change_note: str | None = None
+    justification: str | None = None
+    sensitive_terms: tuple[str, ...] = ()  # what the linter found; non-empty: needs a second approval
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+
+    @property
+    def awaits_approval(self) -> bool:
+        """Whether this version keys on sensitive terms and no second person has approved it yet."""
+        return bool(self.sensitive_terms) and self.approved_by is None
 
 
 class Rule(msgspec.Struct, frozen=True, kw_only=True):

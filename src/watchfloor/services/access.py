@@ -26,6 +26,7 @@ __all__ = [
     "BASIS_HELP",
     "access_alert_or_raise",
     "access_rule_or_raise",
+    "alert_owner",
     "allowed",
     "authorize",
     "require_basis",
@@ -62,10 +63,21 @@ def access_rule_or_raise(tx: StoreTx, actor: Actor, rule_id: int, operation: str
     return rule
 
 
+def alert_owner(alert: Alert, actor: Actor) -> str:
+    """Whose alert it is for the policy: its holder while claimed; otherwise anyone's to take.
+
+    An analyst works alerts that are unclaimed or claimed by themselves; someone else's claimed alert
+    needs a supervisor.
+    """
+    if alert.status == "claimed" and alert.assignee:
+        return alert.assignee
+    return actor.name
+
+
 def access_alert_or_raise(tx: StoreTx, actor: Actor, alert_id: int, operation: str) -> Alert:
-    """Alert ``alert_id`` if ``actor`` may perform ``operation`` on it (owner: its assignee)."""
+    """Alert ``alert_id`` if ``actor`` may perform ``operation`` on it (owner: :func:`alert_owner`)."""
     alert = tx.get_alert(alert_id)
     if alert is None:
-        raise NotFound(f"alert {alert_id} does not exist")
-    authorize(actor, operation, owner=alert.assignee)
+        raise NotFound(f"alert {alert_id} does not exist (see `watchfloor alerts list`)")
+    authorize(actor, operation, owner=alert_owner(alert, actor))
     return alert

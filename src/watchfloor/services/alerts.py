@@ -17,6 +17,7 @@ from watchfloor.domain.alerts import Alert, AlertAction, AlertEvent, AlertStatus
 from watchfloor.domain.audit import DetailScalar, DetailValue
 from watchfloor.domain.errors import Conflict, NotFound
 from watchfloor.domain.rules import RuleVersion
+from watchfloor.services.access import access_alert_or_raise, authorize
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import object_refs, record, refs, refusals_recorded
 from watchfloor.store.ports import AlertFilter, StoredPost, StoreTx
@@ -76,7 +77,8 @@ def list_alerts(
     ctx: ServiceContext, *, actor: Actor, where: AlertFilter, limit: int = 100
 ) -> list[AlertView]:
     """Alerts matching ``where``, soonest deadline first, with rule names and posts."""
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="alerts.list"), ctx.store.transaction() as tx:
+        authorize(actor, "alerts.read")
         alerts = tx.list_alerts(where, limit=limit)
         posts = {p.id: p for p in tx.get_posts([a.post_id for a in alerts if a.post_id is not None])}
         names = {r.id: r.current.name for r in tx.list_rules()}
@@ -111,7 +113,7 @@ def show_alert(ctx: ServiceContext, *, actor: Actor, alert_id: int) -> AlertDeta
         refusals_recorded(ctx, actor=actor, action="alerts.show", object_ids=[f"alert:{alert_id}"]),
         ctx.store.transaction() as tx,
     ):
-        alert = _require(tx, alert_id)
+        alert = access_alert_or_raise(tx, actor, alert_id, "alerts.read")
         post_ids = tx.alert_posts(alert_id)
         posts = tx.get_posts(post_ids)
         first = next((p for p in posts if p.id == alert.post_id), None)
@@ -149,6 +151,9 @@ _AUDIT_ACTIONS: dict[AlertAction, str] = {
 }
 
 
+_OPERATIONS: dict[AlertAction, str] = {"claimed": "alerts.claim", "reopened": "alerts.reopen"}
+
+
 def _transition(
     ctx: ServiceContext,
     *,
@@ -175,9 +180,7 @@ def _transition(
         ctx.store.transaction() as tx,
     ):
         code = as_disposition(disposition) if disposition is not None else None
-        before = _require(tx, alert_id)
-        if before.status == "claimed" and before.assignee not in (None, actor.name) and to_status != "open":
-            raise Conflict(f"alert {alert_id} is claimed by {before.assignee}; ask them or a supervisor")
+        before = access_alert_or_raise(tx, actor, alert_id, _OPERATIONS.get(action, "alerts.work"))
         after = tx.transition_alert(
             alert_id,
             allowed_from=allowed_from,
@@ -188,7 +191,8 @@ def _transition(
             assignee=assignee,
             disposition=code,
             note=note,
-            require_assignee=actor.name if holder_only else None,
+            # The holder checked above must still hold it (a supervisor may release someone's claim).
+            require_assignee=(before.assignee or actor.name) if holder_only else None,
         )
         if after is None:
             current = _require(tx, alert_id)
@@ -286,7 +290,8 @@ def reopen_alert(ctx: ServiceContext, *, actor: Actor, alert_id: int, note: str 
 def sweep_breaches(ctx: ServiceContext, *, actor: Actor, now: datetime | None = None) -> list[Alert]:
     """Record, once each, the active alerts whose deadline has passed (the escalation event)."""
     as_of = now or ctx.clock.now()
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="alerts.sweep"), ctx.store.transaction() as tx:
+        authorize(actor, "alerts.sweep")
         breached = tx.mark_breaches(now=as_of, actor=actor.name)
         objects, digest = object_refs("alert", [a.id for a in breached])
         record(

@@ -32,8 +32,9 @@ from watchfloor.config import Settings
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import AuditEvent, Checkpoint
 from watchfloor.domain.errors import InputError
+from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
-from watchfloor.services.recording import record_failure
+from watchfloor.services.recording import record_failure, refusals_recorded
 from watchfloor.store.ports import AuditRecord, StoreTx
 
 __all__ = [
@@ -112,6 +113,8 @@ def sign_checkpoint(ctx: ServiceContext, *, actor: Actor) -> SignResult:
     Refuses (Conflict) to sign a log that does not extend every checkpoint signed before: see
     :mod:`watchfloor.accountability.signer`.
     """
+    with refusals_recorded(ctx, actor=actor, action="audit.checkpoint"):
+        authorize(actor, "audit.sign")
     key, origin = _key(ctx.settings), check_origin(ctx.settings.audit_origin)
     path = memory_file(ctx)
     remembered = signer.read_memory(path, origin=origin, key=key)
@@ -180,6 +183,8 @@ def verify_log(
 ) -> auditverify.Report:
     """Recompute the whole log with the independent verifier, against the stored checkpoints and the
     ``(label, note)`` checkpoints an auditor kept, trusting ``keys`` (default: the configured key)."""
+    with refusals_recorded(ctx, actor=actor, action="audit.verify"):
+        authorize(actor, "audit.read")
     trusted = _trusted_keys(ctx, keys)
     with ctx.store.transaction() as tx:
         stored = [(c.size, c.root, c.note) for c in tx.checkpoints()]
@@ -209,6 +214,8 @@ def list_audit_events(
     limit: int = 50,
 ) -> list[AuditEvent]:
     """Events newest first, optionally by one user or of one action; the reading is itself recorded."""
+    with refusals_recorded(ctx, actor=actor, action="audit.read"):
+        authorize(actor, "audit.read")
     if not 1 <= limit <= 10_000:
         raise InputError("--limit must be between 1 and 10,000")
     with ctx.store.transaction() as tx:
@@ -249,6 +256,8 @@ def prove_inclusion(
     Builds the tree from the stored leaf hashes each time: O(size) hashing, about a second per
     million events. Witnesses ask rarely; a cached tree is the next step if that changes.
     """
+    with refusals_recorded(ctx, actor=actor, action="audit.prove"):
+        authorize(actor, "audit.read")
     with ctx.store.transaction() as tx:
         size = _default_size(tx, size)
         if not 0 <= seq < size <= tx.audit_size():
@@ -272,6 +281,8 @@ def prove_consistency(
     ctx: ServiceContext, *, actor: Actor, first: int, second: int | None = None
 ) -> ConsistencyProof:
     """Prove the tree of ``first`` events is a prefix of that of ``second`` (default: newest checkpoint)."""
+    with refusals_recorded(ctx, actor=actor, action="audit.prove"):
+        authorize(actor, "audit.read")
     with ctx.store.transaction() as tx:
         second = _default_size(tx, second)
         if not 0 < first <= second <= tx.audit_size():

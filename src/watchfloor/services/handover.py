@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.alerts import SEVERITY_ORDER, Alert, AlertEvent, HandoverNote
 from watchfloor.domain.errors import InputError
+from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.store.ports import AlertFilter
@@ -37,7 +38,8 @@ def handover_summary(ctx: ServiceContext, *, actor: Actor, hours: int | None = N
     """Summarise the last shift (``hours``, default the configured shift length) for the next one."""
     now = ctx.clock.now()
     start = now - timedelta(hours=hours or ctx.settings.shift_hours)
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="handover.read"), ctx.store.transaction() as tx:
+        authorize(actor, "handover.read")
         newly_breached = tx.mark_breaches(now=now, actor=actor.name)
         active = tx.list_alerts(AlertFilter(statuses=("open", "claimed")), limit=10_000)
         events = tx.events_since(start)
@@ -100,6 +102,7 @@ def _last_touch(events: list[AlertEvent]) -> dict[int, datetime]:
 def add_handover_note(ctx: ServiceContext, *, actor: Actor, text: str) -> HandoverNote:
     """Leave a note for the next shift."""
     with refusals_recorded(ctx, actor=actor, action="handover.note"):
+        authorize(actor, "handover.note")
         clean = text.strip()
         if not clean:
             raise InputError("a handover note needs some text")

@@ -29,6 +29,7 @@ from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import InputError
 from watchfloor.domain.post import Deletion, Envelope, Quarantined
 from watchfloor.pipeline import prepare_batch
+from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record, refusals_recorded
@@ -77,6 +78,7 @@ def import_file(
     """Import one file into the store and return the counts; raises InputError if it cannot be read."""
     details: dict[str, DetailValue] = {"path": str(path), "format": format_name}
     with refusals_recorded(ctx, actor=actor, action="posts.import", details=details) as attempt:
+        authorize(actor, "posts.import")
         fmt = resolve_format(path, format_name)
         options = options or MapOptions()
         source = str(path.resolve())
@@ -206,6 +208,7 @@ def import_files(
     for path in paths:
         details: dict[str, DetailValue] = {"path": str(path), "format": format_name}
         with refusals_recorded(ctx, actor=actor, action="posts.import", details=details):
+            authorize(actor, "posts.import")
             resolve_format(path, format_name)
     return [
         import_file(ctx, actor=actor, path=p, format_name=format_name, options=options, progress=progress)

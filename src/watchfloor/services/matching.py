@@ -18,6 +18,7 @@ from watchfloor.domain.alerts import AlertDraft
 from watchfloor.domain.post import Post
 from watchfloor.domain.rules import RuleVersion
 from watchfloor.rules import Matcher, compile_rule
+from watchfloor.services.watch_checks import withhold_unwatched
 from watchfloor.store.ports import AlertWrite, StoreTx
 
 
@@ -80,7 +81,15 @@ def match_and_alert(
         return AlertWrite()
     drafts: list[AlertDraft] = []
     volume_hits: dict[int, list[NewPost]] = defaultdict(list)
-    for item, found in zip(posts, matcher.match([p.post for p in posts]), strict=True):
+    # Rules naming accounts alert only through accounts with a watch in force (watch_checks.py).
+    found_all, withheld = withhold_unwatched(
+        tx,
+        posts=[p.post for p in posts],
+        found=matcher.match([p.post for p in posts]),
+        versions=versions,
+        now=now,
+    )
+    for item, found in zip(posts, found_all, strict=True):
         for match in found:
             version = versions.get(match.rule_id)
             if version is None:
@@ -103,7 +112,9 @@ def match_and_alert(
                 )
             )
     drafts.extend(_bursts(tx, volume_hits, versions, settings, now))
-    return tx.write_alerts(drafts, actor=actor)
+    written = tx.write_alerts(drafts, actor=actor)
+    written.withheld = withheld
+    return written
 
 
 def _bursts(

@@ -59,7 +59,7 @@ def object_refs(kind: str, ids: Sequence[int | str]) -> tuple[tuple[str, ...], d
 def record_failure(
     ctx: ServiceContext,
     *,
-    actor: Actor,
+    actor: Actor | str,
     action: str,
     outcome: Outcome,
     object_ids: Sequence[str] = (),
@@ -132,6 +132,7 @@ def refusals_recorded(
     action: str,
     object_ids: Sequence[str] = (),
     details: Mapping[str, DetailValue] | None = None,
+    basis_id: int | None = None,
 ) -> Iterator[Attempt]:
     """Run a use case; if it is refused or rejects its input, record that (own transaction) and re-raise.
 
@@ -153,6 +154,7 @@ def refusals_recorded(
             action=action,
             outcome="denied" if isinstance(exc, _DENIED) else "error",
             object_ids=attempt.object_ids,
+            basis_id=basis_id,
             details=failure_details(attempt.details, exc),
         )
         raise

@@ -20,7 +20,7 @@ import msgspec
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import DetailScalar, DetailValue
-from watchfloor.domain.errors import InputError, NotFound, QuerySyntaxError
+from watchfloor.domain.errors import Conflict, InputError, QuerySyntaxError
 from watchfloor.domain.rules import (
     SEVERITIES,
     AccountList,
@@ -35,8 +35,10 @@ from watchfloor.query.evaluate import Document, match_spans
 from watchfloor.query.fields import fold_handle
 from watchfloor.query.parser import parse_query
 from watchfloor.rules import compile_query
+from watchfloor.services.access import access_rule_or_raise, authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import OBJECTS_PER_EVENT, object_refs, record, refusals_recorded
+from watchfloor.services.rule_review import check_sensitive
 from watchfloor.store.ports import StoredPost, StoreTx
 
 BACKTEST_SCAN_LIMIT = 200_000  # matches read before a back-test reports "at least"
@@ -64,7 +66,8 @@ def _lists(tx: StoreTx) -> dict[str, frozenset[str]]:
     return {a.name: frozenset(a.members) for a in tx.account_lists()}
 
 
-def _validate(tx: StoreTx, draft: RuleDraft) -> None:
+def _validate(tx: StoreTx, draft: RuleDraft) -> RuleDraft:
+    """``draft`` checked, with the sensitive terms the linter found (which then need a justification)."""
     if not draft.name.strip():
         raise InputError("a rule needs a name")
     if draft.severity not in SEVERITIES:
@@ -74,12 +77,15 @@ def _validate(tx: StoreTx, draft: RuleDraft) -> None:
     parsed = parse_rule_query(draft.query, _lists(tx))
     # The matcher compiles what the parser accepts; compiling here surfaces any remaining problem now.
     compile_query(parsed, rule_id=0, version=0, severity=draft.severity, volume=draft.volume)
+    return check_sensitive(draft, parsed)
 
 
 def _draft_details(draft: RuleDraft) -> dict[str, DetailValue]:
     """What an event says about a rule version: the analyst's name, query, severity and volume."""
     volume = f"{draft.volume.threshold}/{draft.volume.window_minutes}" if draft.volume else None
-    return {"name": draft.name, "query": draft.query, "severity": draft.severity, "volume": volume}
+    sensitive: list[DetailScalar] = [*draft.sensitive_terms]
+    return {"name": draft.name, "query": draft.query, "severity": draft.severity, "volume": volume,
+            "justification": draft.justification, "sensitive_terms": sensitive}  # fmt: skip
 
 
 def _record_rule(
@@ -103,17 +109,12 @@ def add_rule(ctx: ServiceContext, *, actor: Actor, draft: RuleDraft) -> Rule:
         refusals_recorded(ctx, actor=actor, action="rules.add", details=_draft_details(draft)),
         ctx.store.transaction() as tx,
     ):
-        _validate(tx, draft)
+        authorize(actor, "rules.create")
+        require_basis(tx, draft.basis_id, now=ctx.clock.now(), doing="a standing rule")
+        draft = _validate(tx, draft)
         rule = tx.create_rule(draft, owner=actor.name, at=ctx.clock.now())
         _record_rule(tx, ctx, actor, "rules.add", rule)
         return rule
-
-
-def _require(tx: StoreTx, rule_id: int) -> Rule:
-    rule = tx.get_rule(rule_id)
-    if rule is None:
-        raise NotFound(f"rule {rule_id} does not exist (see `watchfloor rules list`)")
-    return rule
 
 
 def edit_rule(
@@ -128,35 +129,44 @@ def edit_rule(
     volume: VolumeSpec | None = None,
     clear_volume: bool = False,
     change_note: str | None = None,
+    basis_id: int | None = None,
+    justification: str | None = None,
 ) -> Rule:
-    """Save a new version of a rule with the given changes; alerts keep the version that fired."""
+    """Save a new version of a rule with the given changes; alerts keep the version that fired.
+
+    ``basis_id`` moves the rule to another legal basis; otherwise it keeps its own, which must still
+    be in force.
+    """
     asked: dict[str, DetailValue] = {"query": query, "severity": severity, "note": change_note}
     rule_ref = [f"rule:{rule_id}"]
     with (
         refusals_recorded(ctx, actor=actor, action="rules.edit", object_ids=rule_ref, details=asked),
         ctx.store.transaction() as tx,
     ):
-        current = _require(tx, rule_id).current
+        current = access_rule_or_raise(tx, actor, rule_id, "rules.edit").current
         draft = RuleDraft(
             name=name if name is not None else current.name,
             query=query if query is not None else current.query,
             severity=as_severity(severity) if severity is not None else current.severity,
             description=description if description is not None else current.description,
             volume=None if clear_volume else (volume if volume is not None else current.volume),
-            basis_id=current.basis_id,
+            basis_id=basis_id if basis_id is not None else current.basis_id,
             change_note=change_note,
+            justification=justification if justification is not None else current.justification,
+            sensitive_terms=current.sensitive_terms,  # recomputed by _validate
         )
+        require_basis(tx, draft.basis_id, now=ctx.clock.now(), doing="a standing rule")
         previous = _draft_of(current)
         if msgspec.structs.replace(draft, change_note=None) == previous:
             raise InputError("nothing to change: give at least one new value")
-        _validate(tx, draft)
+        draft = _validate(tx, draft)
         rule = tx.add_rule_version(rule_id, draft, author=actor.name, at=ctx.clock.now())
         changed: list[DetailScalar] = [f for f in _EDITABLE if getattr(draft, f) != getattr(previous, f)]
         _record_rule(tx, ctx, actor, "rules.edit", rule, changed=changed, note=change_note)
         return rule
 
 
-_EDITABLE = ("name", "query", "severity", "description", "volume")
+_EDITABLE = ("name", "query", "severity", "description", "volume", "basis_id", "justification")
 
 
 def _draft_of(version: RuleVersion) -> RuleDraft:
@@ -167,6 +177,8 @@ def _draft_of(version: RuleVersion) -> RuleDraft:
         description=version.description,
         volume=version.volume,
         basis_id=version.basis_id,
+        justification=version.justification,
+        sensitive_terms=version.sensitive_terms,
     )
 
 
@@ -177,7 +189,13 @@ def set_rule_active(ctx: ServiceContext, *, actor: Actor, rule_id: int, active: 
         refusals_recorded(ctx, actor=actor, action=action, object_ids=[f"rule:{rule_id}"]),
         ctx.store.transaction() as tx,
     ):
-        before = _require(tx, rule_id)
+        before = access_rule_or_raise(tx, actor, rule_id, "rules.resume" if active else "rules.pause")
+        if active:
+            require_basis(tx, before.current.basis_id, now=ctx.clock.now(), doing="resuming a rule")
+        if active and before.current.awaits_approval:
+            raise Conflict(
+                f"rule {rule_id} waits for a supervisor's approval: watchfloor rules approve {rule_id}"
+            )
         rule = tx.set_rule_status(rule_id, "active" if active else "paused", at=ctx.clock.now())
         assert rule is not None
         _record_rule(tx, ctx, actor, action, rule, from_status=before.status, to_status=rule.status)
@@ -186,7 +204,8 @@ def set_rule_active(ctx: ServiceContext, *, actor: Actor, rule_id: int, active: 
 
 def list_rules(ctx: ServiceContext, *, actor: Actor, status: str | None = None) -> list[Rule]:
     """Every rule (or those with ``status``), with its current version."""
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="rules.list"), ctx.store.transaction() as tx:
+        authorize(actor, "rules.read")
         rules = tx.list_rules(status=status)  # type: ignore[arg-type]
         objects, digest = object_refs("rule", [r.id for r in rules])
         details: dict[str, DetailValue] = {"status": status, "count": len(rules), **digest}
@@ -200,7 +219,8 @@ def rule_history(ctx: ServiceContext, *, actor: Actor, rule_id: int) -> tuple[Ru
         refusals_recorded(ctx, actor=actor, action="rules.history", object_ids=[f"rule:{rule_id}"]),
         ctx.store.transaction() as tx,
     ):
-        rule, versions = _require(tx, rule_id), tx.rule_history(rule_id)
+        rule = access_rule_or_raise(tx, actor, rule_id, "rules.read")
+        versions = tx.rule_history(rule_id)
         record(
             tx,
             actor=actor,
@@ -221,6 +241,7 @@ def set_account_list(
     handles: they identify people who are not users of watchfloor, and a leaf is never deleted.
     """
     with refusals_recorded(ctx, actor=actor, action="lists.set", details={"name": name}):
+        authorize(actor, "lists.write")
         clean = name.strip()
         if not clean or not all(c.isalnum() or c in "-_." for c in clean):
             raise InputError("a list name uses letters, digits, '-', '_' and '.' only")
@@ -267,7 +288,8 @@ def _members_digest(members: tuple[str, ...]) -> str:
 
 def account_lists(ctx: ServiceContext, *, actor: Actor) -> list[AccountList]:
     """Every account list with its members."""
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="lists.list"), ctx.store.transaction() as tx:
+        authorize(actor, "lists.read")
         found = tx.account_lists()
         names = [_list_ref(a.name) for a in found]
         objects = tuple(names) if len(names) <= OBJECTS_PER_EVENT else ()
@@ -296,6 +318,7 @@ def backtest_rule(ctx: ServiceContext, *, actor: Actor, query: str, sample_size:
         refusals_recorded(ctx, actor=actor, action="rules.backtest", details={"query": query}),
         ctx.store.transaction() as tx,
     ):
+        authorize(actor, "rules.test")
         lists = _lists(tx)
         parsed = parse_rule_query(query, lists)
         result = Backtest(query=query, matched=0, complete=True)

@@ -13,6 +13,7 @@ from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import WatchfloorError
 from watchfloor.query.ast import Query
 from watchfloor.query.parser import parse_query
+from watchfloor.services.access import authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import (
     failure_details,
@@ -36,16 +37,19 @@ def search_posts(
     *,
     actor: Actor,
     query: str,
+    basis_id: int | None,
     limit: int = 50,
     sort: SortOrder = "newest",
     offset: int = 0,
 ) -> list[StoredPost]:
-    """The posts matching ``query``, newest first unless asked otherwise."""
+    """The posts matching ``query``, newest first unless asked otherwise, under legal basis ``basis_id``."""
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     details: dict[str, DetailValue] = {"query": query, "sort": sort, "limit": limit, "offset": offset}
-    with refusals_recorded(ctx, actor=actor, action="posts.search", details=details):
+    with refusals_recorded(ctx, actor=actor, action="posts.search", details=details, basis_id=basis_id):
+        authorize(actor, "posts.search")
         parsed = parse_search(query)
         with ctx.store.transaction() as tx:
+            require_basis(tx, basis_id, now=ctx.clock.now(), doing="a search")
             found = tx.search(parsed, limit=limit, sort=sort, offset=offset)
             objects, digest = object_refs("post", [item.id for item in found])
             record(
@@ -54,19 +58,26 @@ def search_posts(
                 action="posts.search",
                 at=ctx.clock.now(),
                 object_ids=objects,
+                basis_id=basis_id,
                 details={**details, "count": len(found), **digest},
             )
         return found
 
 
-def count_posts(ctx: ServiceContext, *, actor: Actor, query: str) -> int:
-    """How many stored posts match ``query``."""
-    with refusals_recorded(ctx, actor=actor, action="posts.count", details={"query": query}):
+def count_posts(ctx: ServiceContext, *, actor: Actor, query: str, basis_id: int | None) -> int:
+    """How many stored posts match ``query`` (a search: it needs a legal basis too)."""
+    with refusals_recorded(
+        ctx, actor=actor, action="posts.count", details={"query": query}, basis_id=basis_id
+    ):
+        authorize(actor, "posts.count")
         parsed = parse_search(query)
         with ctx.store.transaction() as tx:
+            require_basis(tx, basis_id, now=ctx.clock.now(), doing="a search")
             count = tx.count(parsed)
             details: dict[str, DetailValue] = {"query": query, "count": count}
-            record(tx, actor=actor, action="posts.count", at=ctx.clock.now(), details=details)
+            record(
+                tx, actor=actor, action="posts.count", at=ctx.clock.now(), basis_id=basis_id, details=details
+            )
         return count
 
 
@@ -113,7 +124,8 @@ def export_posts(
 
 def store_stats(ctx: ServiceContext, *, actor: Actor, top: int = 10) -> StoreStats:
     """Counts of posts, platforms, languages, hashtags and domains."""
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="posts.stats"), ctx.store.transaction() as tx:
+        authorize(actor, "posts.stats")
         stats = tx.stats(top=top)
         details: dict[str, DetailValue] = {"top": top, "posts": stats.posts}
         record(tx, actor=actor, action="posts.stats", at=ctx.clock.now(), details=details)
@@ -122,7 +134,8 @@ def store_stats(ctx: ServiceContext, *, actor: Actor, top: int = 10) -> StoreSta
 
 def list_quarantine(ctx: ServiceContext, *, actor: Actor, limit: int = 50) -> list[QuarantineEntry]:
     """The most recent records that could not be imported, with where they were and why."""
-    with ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="quarantine.list"), ctx.store.transaction() as tx:
+        authorize(actor, "quarantine.list")
         entries = tx.list_quarantine(limit=limit)
         objects, digest = object_refs("quarantine", [entry.id for entry in entries])
         record(

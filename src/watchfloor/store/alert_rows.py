@@ -54,6 +54,10 @@ def version_values(
         "author": author,
         "created_us": at_us,
         "change_note": draft.change_note,
+        "justification": draft.justification,
+        "sensitive_terms": to_json(draft.sensitive_terms) if draft.sensitive_terms else None,
+        "approved_by": None,
+        "approved_us": None,
     }
 
 
@@ -73,6 +77,10 @@ def version_from_row(row: AnyRow) -> RuleVersion:
         volume=volume,
         basis_id=row.basis_id,
         change_note=row.change_note,
+        justification=row.justification,
+        sensitive_terms=_strings.decode(row.sensitive_terms) if row.sensitive_terms else (),
+        approved_by=row.approved_by,
+        approved_at=from_micros(row.approved_us),
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 
-from watchfloor.domain.oversight import LegalBasis
+from watchfloor.domain.oversight import LegalBasis, Watch, WatchStatus
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.rows import from_micros, instant, to_micros
-from watchfloor.store.schema import legal_bases
+from watchfloor.store.schema import account_views, legal_bases, watches
 
 
 def _basis(row: Any) -> LegalBasis:
@@ -28,6 +28,29 @@ def _basis(row: Any) -> LegalBasis:
         retired_at=from_micros(row.retired_us),
         retired_by=row.retired_by,
         retired_reason=row.retired_reason,
+    )
+
+
+def _watch(row: Any) -> Watch:
+    status: WatchStatus = row.status
+    return Watch(
+        id=row.id,
+        subject=row.subject,
+        platform=row.platform,
+        basis_id=row.basis_id,
+        reason=row.reason,
+        requester=row.requester,
+        requested_at=instant(row.requested_us),
+        status=status,
+        days=row.days,
+        approver=row.approver,
+        decided_at=from_micros(row.decided_us),
+        decision_note=row.decision_note,
+        starts_at=from_micros(row.starts_us),
+        expires_at=from_micros(row.expires_us),
+        renewal_of=row.renewal_of,
+        cancelled_by=row.cancelled_by,
+        cancelled_at=from_micros(row.cancelled_us),
     )
 
 
@@ -84,3 +107,102 @@ class OversightSql:
             .values(retired_us=to_micros(at), retired_by=by, retired_reason=reason)
         )
         return self.get_basis(basis_id)
+
+    # -- named-account watches -------------------------------------------------------------------
+
+    def create_watch(
+        self,
+        *,
+        subject: str,
+        platform: str | None,
+        basis_id: int,
+        reason: str,
+        requester: str,
+        days: int,
+        renewal_of: int | None,
+        at: datetime,
+    ) -> Watch:
+        values = {
+            "subject": subject,
+            "platform": platform,
+            "basis_id": basis_id,
+            "reason": reason,
+            "requester": requester,
+            "requested_us": to_micros(at),
+            "status": "requested",
+            "days": days,
+            "renewal_of": renewal_of,
+        }
+        new_id = self.conn.execute(watches.insert().values(values).returning(watches.c.id)).scalar_one()
+        watch = self.get_watch(int(new_id))
+        assert watch is not None
+        return watch
+
+    def get_watch(self, watch_id: int) -> Watch | None:
+        row = self.conn.execute(select(watches).where(watches.c.id == watch_id)).first()
+        return None if row is None else _watch(row)
+
+    def list_watches(self, *, subject: str | None = None, approved_only: bool = False) -> list[Watch]:
+        query = select(watches).order_by(watches.c.id)
+        if subject is not None:
+            query = query.where(watches.c.subject == subject)
+        if approved_only:
+            query = query.where(watches.c.status == "approved")
+        return [_watch(r) for r in self.conn.execute(query)]
+
+    def decide_watch(
+        self,
+        watch_id: int,
+        *,
+        status: WatchStatus,
+        approver: str,
+        note: str | None,
+        at: datetime,
+        starts_at: datetime | None,
+        expires_at: datetime | None,
+    ) -> Watch | None:
+        done = self.conn.execute(
+            update(watches)
+            .where(watches.c.id == watch_id, watches.c.status == "requested")
+            .values(
+                status=status,
+                approver=approver,
+                decision_note=note,
+                decided_us=to_micros(at),
+                starts_us=None if starts_at is None else to_micros(starts_at),
+                expires_us=None if expires_at is None else to_micros(expires_at),
+            )
+        )
+        return self.get_watch(watch_id) if done.rowcount == 1 else None
+
+    def cancel_watch(self, watch_id: int, *, by: str, at: datetime) -> Watch | None:
+        done = self.conn.execute(
+            update(watches)
+            .where(watches.c.id == watch_id, watches.c.status.in_(("requested", "approved")))
+            .values(status="cancelled", cancelled_by=by, cancelled_us=to_micros(at))
+        )
+        return self.get_watch(watch_id) if done.rowcount == 1 else None
+
+    # -- account views (the repeated-viewing rule) -----------------------------------------------
+
+    def record_account_view(self, *, actor: str, subject: str, session_key: str, at: datetime) -> None:
+        self.conn.execute(
+            account_views.insert().values(
+                actor=actor, subject=subject, session_key=session_key, at_us=to_micros(at)
+            )
+        )
+
+    def account_view_sessions(self, *, actor: str, subject: str, since: datetime) -> frozenset[str]:
+        query = (
+            select(account_views.c.session_key)
+            .where(
+                account_views.c.actor == actor,
+                account_views.c.subject == subject,
+                account_views.c.at_us >= to_micros(since),
+            )
+            .group_by(account_views.c.session_key)
+        )
+        return frozenset(str(key) for key in self.conn.execute(query).scalars())
+
+    def count_account_views(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(account_views)).scalar_one())

@@ -24,7 +24,21 @@ from watchfloor.domain.alerts import (
     HandoverNote,
 )
 from watchfloor.domain.audit import AuditDraft, AuditEvent, Checkpoint
-from watchfloor.domain.oversight import LegalBasis
+from watchfloor.domain.identity import Role, Session, SessionKind, User
+from watchfloor.domain.oversight import (
+    Case,
+    CaseStatus,
+    Dissemination,
+    DisseminationItem,
+    DisseminationKind,
+    DisseminationStatus,
+    HoldKind,
+    LegalBasis,
+    LegalHold,
+    RetentionCounts,
+    Watch,
+    WatchStatus,
+)
 from watchfloor.domain.post import Deletion, Location, Post, Prepared, Quarantined
 from watchfloor.domain.rules import AccountList, Rule, RuleDraft, RuleStatus, RuleVersion
 from watchfloor.query.ast import Query
@@ -124,6 +138,7 @@ class AlertWrite(msgspec.Struct, kw_only=True):
     raised: list[int] = msgspec.field(default_factory=list)  # ids of new alerts
     grouped: int = 0  # drafts folded into an existing alert of the same rule and cluster
     unchanged: int = 0  # drafts already recorded (same rule and post): idempotent replays
+    withheld: int = 0  # matches of rules naming accounts not under a watch in force (no alert)
 
 
 class PostsTx(Protocol):
@@ -176,6 +191,10 @@ class RulesTx(Protocol):
     def add_rule_version(self, rule_id: int, draft: RuleDraft, *, author: str, at: datetime) -> Rule: ...
 
     def set_rule_status(self, rule_id: int, status: RuleStatus, *, at: datetime) -> Rule | None: ...
+
+    def approve_rule_version(self, rule_id: int, version: int, *, by: str, at: datetime) -> Rule | None:
+        """Record a second person's approval of the current version (sensitive terms); pending -> active."""
+        ...
 
     def get_rule(self, rule_id: int) -> Rule | None: ...
 
@@ -301,6 +320,82 @@ class AuditTx(Protocol):
 class IdentityTx(Protocol):
     """Users, failed log-ons, sessions and API tokens (store/identity_sql.py)."""
 
+    def create_user(
+        self,
+        *,
+        name: str,
+        roles: frozenset[Role],
+        created_by: str,
+        at: datetime,
+        display_name: str | None = None,
+        demo: bool = False,
+    ) -> User: ...
+
+    def get_user(self, name: str) -> User | None: ...
+
+    def get_user_by_id(self, user_id: int) -> User | None: ...
+
+    def list_users(self) -> list[User]: ...
+
+    def count_users(self) -> int: ...
+
+    def update_user(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        roles: frozenset[Role] | None = None,
+        disabled: bool | None = None,
+        display_name: str | None = None,
+    ) -> User | None: ...
+
+    def set_credentials(
+        self,
+        name: str,
+        *,
+        at: datetime,
+        password_hash: str | None = None,
+        totp_secret: str | None = None,
+        clear_totp: bool = False,
+    ) -> None: ...
+
+    def user_credentials(self, name: str) -> tuple[User, str | None, str | None] | None:
+        """The user, their password hash and TOTP secret: for authentication only."""
+        ...
+
+    def add_auth_failure(self, *, name: str, source: str, at: datetime) -> None: ...
+
+    def count_auth_failures(self, *, name: str, source: str, since: datetime) -> tuple[int, int]:
+        """Failed sign-ins after ``since``: ``(for this account name, from this source)``."""
+        ...
+
+    def prune_auth_failures(self, *, name: str, source: str, before: datetime) -> None: ...
+
+    def create_session(
+        self,
+        *,
+        token_hash: bytes,
+        user_id: int,
+        kind: SessionKind,
+        at: datetime,
+        expires_at: datetime,
+        label: str | None = None,
+    ) -> Session: ...
+
+    def get_session(self, session_id: int) -> Session | None: ...
+
+    def session_by_token(self, token_hash: bytes) -> Session | None: ...
+
+    def touch_session(self, session_id: int, *, at: datetime) -> None: ...
+
+    def revoke_session(self, session_id: int, *, at: datetime) -> bool: ...
+
+    def revoke_user_sessions(self, user_id: int, *, at: datetime, kind: SessionKind | None = None) -> int: ...
+
+    def list_sessions(self, user_id: int, *, kind: SessionKind) -> list[Session]: ...
+
+    def session_labels_since(self, user_id: int, *, kind: SessionKind, since: datetime) -> list[str]: ...
+
 
 class OversightTx(Protocol):
     """Legal bases, named-account watches and account views (store/oversight_sql.py)."""
@@ -327,13 +422,186 @@ class OversightTx(Protocol):
         """Mark a basis retired (idempotent: an already retired basis keeps its first retirement)."""
         ...
 
+    def create_watch(
+        self,
+        *,
+        subject: str,
+        platform: str | None,
+        basis_id: int,
+        reason: str,
+        requester: str,
+        days: int,
+        renewal_of: int | None,
+        at: datetime,
+    ) -> Watch:
+        """Store a new watch request (status ``requested``)."""
+        ...
+
+    def get_watch(self, watch_id: int) -> Watch | None: ...
+
+    def list_watches(self, *, subject: str | None = None, approved_only: bool = False) -> list[Watch]:
+        """Watches, oldest first; ``approved_only`` for those stored as approved (expiry is computed)."""
+        ...
+
+    def decide_watch(
+        self,
+        watch_id: int,
+        *,
+        status: WatchStatus,
+        approver: str,
+        note: str | None,
+        at: datetime,
+        starts_at: datetime | None,
+        expires_at: datetime | None,
+    ) -> Watch | None:
+        """Approve or deny a watch still ``requested``; None if it was not (someone decided first)."""
+        ...
+
+    def cancel_watch(self, watch_id: int, *, by: str, at: datetime) -> Watch | None:
+        """Cancel a requested or approved watch; None if it was neither."""
+        ...
+
+    def record_account_view(self, *, actor: str, subject: str, session_key: str, at: datetime) -> None:
+        """Note that ``actor`` looked at ``subject``'s posts in session ``session_key``."""
+        ...
+
+    def account_view_sessions(self, *, actor: str, subject: str, since: datetime) -> frozenset[str]:
+        """The distinct sessions in which ``actor`` looked at ``subject``'s posts since ``since``."""
+        ...
+
+    def count_account_views(self) -> int: ...
+
 
 class CaseworkTx(Protocol):
     """Cases, legal holds, dissemination reviews and retention purges (store/casework_sql.py)."""
 
+    def create_case(self, *, title: str, basis_id: int, owner: str, at: datetime) -> Case: ...
+
+    def get_case(self, case_id: int) -> Case | None: ...
+
+    def list_cases(self, *, status: CaseStatus | None = None) -> list[Case]: ...
+
+    def case_alert_ids(self, case_id: int) -> list[int]: ...
+
+    def add_case_alert(self, case_id: int, alert_id: int, *, by: str, at: datetime) -> bool:
+        """Link an alert to a case; False if it was already linked."""
+        ...
+
+    def close_case(self, case_id: int, *, at: datetime, summary: str | None) -> Case | None:
+        """Close an open case; ``None`` if it is not open."""
+        ...
+
+    def place_hold(
+        self, *, kind: HoldKind, object_id: int, reason: str, by: str, at: datetime
+    ) -> LegalHold: ...
+
+    def get_hold(self, hold_id: int) -> LegalHold | None: ...
+
+    def list_holds(self, *, active_only: bool = True) -> list[LegalHold]: ...
+
+    def release_hold(self, hold_id: int, *, by: str, at: datetime) -> LegalHold | None:
+        """Release an active hold; ``None`` if it is not active."""
+        ...
+
+    def create_dissemination(
+        self,
+        *,
+        kind: DisseminationKind,
+        title: str,
+        author: str,
+        basis_id: int,
+        recipient: str,
+        spec: dict[str, str | int | None],
+        content: bytes,
+        content_sha256: str,
+        items: list[DisseminationItem],
+        at: datetime,
+    ) -> Dissemination: ...
+
+    def get_dissemination(self, dissemination_id: int) -> Dissemination | None: ...
+
+    def list_disseminations(
+        self, *, status: DisseminationStatus | None = None, limit: int = 100
+    ) -> list[Dissemination]: ...
+
+    def dissemination_content(self, dissemination_id: int) -> bytes | None: ...
+
+    def dissemination_items(self, dissemination_id: int) -> list[DisseminationItem]: ...
+
+    def decide_dissemination(
+        self,
+        dissemination_id: int,
+        *,
+        status: DisseminationStatus,
+        reviewer: str,
+        note: str | None,
+        content_sha256: str | None,
+        at: datetime,
+    ) -> Dissemination | None:
+        """Decide a pending review (of exactly ``content_sha256``, if given); ``None`` if it is not
+        pending or its content hash differs."""
+        ...
+
+    def mark_released(self, dissemination_id: int, *, at: datetime) -> Dissemination | None:
+        """Mark an approved review released; ``None`` if it is not approved."""
+        ...
+
+    def drop_dissemination_content(self, dissemination_id: int) -> None: ...
+
+    def purge_expired(
+        self,
+        *,
+        unmatched_before: datetime,
+        alerts_before: datetime,
+        cases_closed_before: datetime,
+        dry_run: bool = False,
+    ) -> RetentionCounts:
+        """Delete expired cases, alerts and posts not under legal hold (a dry run rolls back)."""
+        ...
+
+
+class DailyRoot(msgspec.Struct, frozen=True, kw_only=True):
+    """The last audit checkpoint signed on one UTC day: its tree size and root hash."""
+
+    day: datetime  # 00:00 UTC of the day
+    size: int
+    root: bytes
+
+
+class AccuracyCount(msgspec.Struct, frozen=True, kw_only=True):
+    """How many alerts of one rule are in one status/disposition, by the language and platform of the
+    post that fired them (``None``: the post was purged, or has no language tag)."""
+
+    rule_id: int
+    status: str
+    disposition: str | None
+    lang: str | None
+    platform: str | None
+    count: int
+
 
 class ReportsTx(Protocol):
     """Aggregate counts for the transparency report and the accuracy card (store/reports_sql.py)."""
+
+    def transparency_counts(self, *, start: datetime, end: datetime, now: datetime) -> dict[str, int]:
+        """One count per metric key for ``[start, end)`` (docs/transparency-and-accuracy.md)."""
+        ...
+
+    def alert_outcomes(self, *, start: datetime, end: datetime) -> dict[str, int]:
+        """Alerts raised in the period by disposition, or by status if they have none."""
+        ...
+
+    def rules_in_force(self, *, at: datetime) -> dict[str, int]:
+        """Rules in force at ``at``, by severity."""
+        ...
+
+    def audit_events_between(
+        self, *, start: datetime, end: datetime, actions: Sequence[str]
+    ) -> Iterator[AuditEvent]: ...
+
+    def daily_roots(self, *, start: datetime, end: datetime) -> list[DailyRoot]: ...
+
+    def accuracy_counts(self, *, start: datetime | None, end: datetime | None) -> list[AccuracyCount]: ...
 
 
 class StoreTx(PostsTx, RulesTx, AlertsTx, AuditTx, IdentityTx, OversightTx, CaseworkTx, ReportsTx, Protocol):

@@ -44,11 +44,13 @@ class RulesSql:
     dialect: Dialect
 
     def create_rule(self, draft: RuleDraft, *, owner: str, at: datetime) -> Rule:
-        """Store a new active rule whose version 1 is ``draft``, written by its owner."""
+        """Store a new rule whose version 1 is ``draft``, written by its owner: active, or pending when
+        the draft keys on sensitive terms (it then waits for :meth:`approve_rule_version`)."""
         at_us = to_micros(at)
+        status: RuleStatus = "pending" if draft.sensitive_terms else "active"
         inserted = self.conn.execute(
             rules.insert()
-            .values(owner=owner, status="active", created_us=at_us, updated_us=at_us, current_version=1)
+            .values(owner=owner, status=status, created_us=at_us, updated_us=at_us, current_version=1)
             .returning(rules.c.id)
         )
         rule_id = int(inserted.scalar_one())
@@ -61,7 +63,11 @@ class RulesSql:
         return self._rule_or_raise(rule_id)
 
     def add_rule_version(self, rule_id: int, draft: RuleDraft, *, author: str, at: datetime) -> Rule:
-        """Make ``draft`` the rule's next version; raise :class:`NotFound` if there is no such rule."""
+        """Make ``draft`` the rule's next version; raise :class:`NotFound` if there is no such rule.
+
+        A version with sensitive terms makes the rule pending (it stops matching until approved); a
+        version without them makes a pending rule active again; paused and active rules keep their status.
+        """
         at_us = to_micros(at)
         # The increment happens inside the UPDATE, so two concurrent edits get versions n+1 and n+2
         # (PostgreSQL makes the second wait on the row and re-read it) instead of both claiming n+1.
@@ -75,6 +81,14 @@ class RulesSql:
             raise NotFound(f"Rule {rule_id} does not exist; list the rules to find its id.")
         values = alert_rows.version_values(rule_id, int(bumped), draft, author=author, at_us=at_us)
         self.conn.execute(rule_versions.insert().values(values))
+        if draft.sensitive_terms:
+            self.conn.execute(update(rules).where(rules.c.id == rule_id).values(status="pending"))
+        else:
+            self.conn.execute(
+                update(rules)
+                .where(rules.c.id == rule_id, rules.c.status == "pending")
+                .values(status="active")
+            )
         self._bump_rules_revision()
         return self._rule_or_raise(rule_id)
 
@@ -88,6 +102,31 @@ class RulesSql:
         )
         if changed.rowcount:
             self._bump_rules_revision()
+        return self.get_rule(rule_id)
+
+    def approve_rule_version(self, rule_id: int, version: int, *, by: str, at: datetime) -> Rule | None:
+        """Record ``by``'s approval of a version awaiting it and make a pending rule active; ``None`` if
+        that version does not exist, is approved already, or is no longer the current one."""
+        at_us = to_micros(at)
+        current = select(rules.c.current_version).where(rules.c.id == rule_id).scalar_subquery()
+        approved = self.conn.execute(
+            update(rule_versions)
+            .where(
+                rule_versions.c.rule_id == rule_id,
+                rule_versions.c.version == version,
+                rule_versions.c.version == current,
+                rule_versions.c.approved_by.is_(None),
+            )
+            .values(approved_by=by, approved_us=at_us)
+        )
+        if not approved.rowcount:
+            return None
+        self.conn.execute(
+            update(rules)
+            .where(rules.c.id == rule_id, rules.c.status == "pending")
+            .values(status="active", updated_us=at_us)
+        )
+        self._bump_rules_revision()
         return self.get_rule(rule_id)
 
     def get_rule(self, rule_id: int) -> Rule | None:

@@ -1,0 +1,532 @@
+"""Dissemination review: nothing leaves the system until a reviewer who is not its author approves the
+exact bytes, and the released file carries a manifest an outsider can check offline.
+
+The flow: the author requests an export (or, later, a report); the exact bytes are rendered *now* and
+stored with their SHA-256 and the position of every item. A reviewer reads those bytes
+(:func:`review_content`), and approves them by hash: the approval names the hash the reviewer saw,
+and is refused if the stored content no longer has it. The author then releases: the stored bytes are
+hashed again, and a mismatch voids the approval; otherwise the file and ``<file>.manifest.json`` are
+written (signed with the audit key when one is configured), the review is marked released and the
+stored bytes are deleted (the hash stays). ``watchfloor verify-export`` (:mod:`watchfloor.exportverify`)
+checks file and manifest with no database. Each call records one audit event: ids, hashes, counts,
+the recipient and title — never post text.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, get_args
+
+import msgspec
+
+from watchfloor.accountability.notes import check_origin, load_signing_key, verifier_key
+from watchfloor.domain.actor import Actor
+from watchfloor.domain.audit import DetailValue
+from watchfloor.domain.errors import Conflict, InputError, NotFound
+from watchfloor.domain.oversight import (
+    Dissemination,
+    DisseminationItem,
+    DisseminationKind,
+    DisseminationStatus,
+    LegalBasis,
+)
+from watchfloor.services.access import authorize, require_basis
+from watchfloor.services.context import ServiceContext
+from watchfloor.services.formats import csv_line, iter_csv, ndjson_line
+from watchfloor.services.recording import object_refs, record, refusals_recorded
+from watchfloor.services.search import parse_search
+from watchfloor.store.ports import SortOrder, StoredPost, StoreTx
+
+__all__ = [
+    "EXPORT_FORMATS",
+    "MANIFEST_FORMAT",
+    "Release",
+    "approve_export",
+    "list_exports",
+    "manifest_path",
+    "reject_export",
+    "release_export",
+    "render_posts",
+    "request_dissemination",
+    "request_export",
+    "review_content",
+    "show_export",
+]
+
+MANIFEST_FORMAT = "watchfloor-export-manifest/1"
+EXPORT_FORMATS = ("ndjson", "csv")
+MAX_ITEMS = 100_000  # the bytes under review are kept in the database until released
+_STATUSES: tuple[str, ...] = get_args(DisseminationStatus)
+
+
+class Release(msgspec.Struct, frozen=True, kw_only=True):
+    """What releasing wrote: the file, its manifest, and the review as it now stands."""
+
+    dissemination: Dissemination
+    file: Path
+    manifest_file: Path
+    manifest: dict[str, Any]
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ref(dissemination_id: int) -> str:
+    return f"dissemination:{dissemination_id}"
+
+
+def manifest_path(file: Path) -> Path:
+    """Where the manifest of ``file`` goes: beside it, ``<file>.manifest.json``."""
+    return file.with_name(file.name + ".manifest.json")
+
+
+def render_posts(posts: Iterable[StoredPost], fmt: str) -> tuple[bytes, list[DisseminationItem]]:
+    """The exact export bytes (the formats of ``watchfloor search``) and where each post sits in them."""
+    chunks: list[bytes] = []
+    items: list[DisseminationItem] = []
+    offset = 0
+    if fmt == "csv":
+        header = next(iter_csv([])).encode("utf-8")  # no BOM: these bytes are hashed
+        chunks.append(header)
+        offset = len(header)
+    for item in posts:
+        line = csv_line(item).encode("utf-8") if fmt == "csv" else ndjson_line(item)
+        items.append(
+            DisseminationItem(
+                post_id=item.id,
+                platform=item.post.platform,
+                native_id=item.post.native_id,
+                offset=offset,
+                length=len(line),
+            )
+        )
+        chunks.append(line)
+        offset += len(line)
+        if len(items) > MAX_ITEMS:
+            raise InputError(
+                f"more than {MAX_ITEMS:,} posts match: narrow the query (a date range, a platform) "
+                "and request several smaller exports"
+            )
+    return b"".join(chunks), items
+
+
+def _clean(text: str, what: str, limit: int = 300) -> str:
+    clean = " ".join(text.split())
+    if not clean or len(clean) > limit:
+        raise InputError(f"{what} must be 1-{limit} characters")
+    return clean
+
+
+def _submit(
+    tx: StoreTx,
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    kind: DisseminationKind,
+    title: str,
+    recipient: str,
+    basis: LegalBasis,
+    spec: dict[str, str | int | None],
+    content: bytes,
+    items: list[DisseminationItem],
+) -> Dissemination:
+    """Store a pending review of ``content`` and record ``exports.request`` (last, in ``tx``)."""
+    for item in items:
+        if item.offset < 0 or item.length < 1 or item.offset + item.length > len(content):
+            raise InputError(f"item at byte {item.offset} (length {item.length}) lies outside the content")
+    now = ctx.clock.now()
+    digest = sha256_hex(content)
+    created = tx.create_dissemination(
+        kind=kind,
+        title=title,
+        author=actor.name,
+        basis_id=basis.id,
+        recipient=recipient,
+        spec=spec,
+        content=content,
+        content_sha256=digest,
+        items=items,
+        at=now,
+    )
+    post_ids = [i.post_id for i in items if i.post_id is not None]
+    objects, ids_digest = object_refs("post", post_ids)
+    record(
+        tx,
+        actor=actor,
+        action="exports.request",
+        at=now,
+        object_ids=(_ref(created.id), *objects),
+        basis_id=basis.id,
+        details={
+            **spec,
+            "kind": kind,
+            "title": title,
+            "recipient": recipient,
+            "content_sha256": digest,
+            "bytes": len(content),
+            "items": len(items),
+            **ids_digest,
+        },
+    )
+    return created
+
+
+def request_export(
+    ctx: ServiceContext,
+    *,
+    actor: Actor,
+    query: str,
+    basis_id: int | None,
+    recipient: str,
+    title: str,
+    fmt: str = "ndjson",
+    sort: SortOrder = "newest",
+) -> Dissemination:
+    """Render every post matching ``query`` now, and hold the exact bytes for a reviewer's approval."""
+    details: dict[str, DetailValue] = {"query": query, "format": fmt, "recipient": recipient, "title": title}
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.request", details=details, basis_id=basis_id),
+        ctx.store.transaction() as tx,
+    ):
+        authorize(actor, "exports.request")
+        if fmt not in EXPORT_FORMATS:
+            raise InputError(f"an export is {' or '.join(EXPORT_FORMATS)}, not {fmt!r}")
+        recipient, title = _clean(recipient, "the recipient"), _clean(title, "the title")
+        parsed = parse_search(query)
+        basis = require_basis(tx, basis_id, now=ctx.clock.now(), doing="an export")
+        content, items = render_posts(tx.iter_search(parsed, sort=sort), fmt)
+        if not items:
+            raise InputError("no stored post matches the query: there is nothing to export")
+        spec: dict[str, str | int | None] = {"query": query, "format": fmt, "sort": sort}
+        return _submit(
+            tx,
+            ctx,
+            actor,
+            kind="export",
+            title=title,
+            recipient=recipient,
+            basis=basis,
+            spec=spec,
+            content=content,
+            items=items,
+        )
+
+
+def request_dissemination(
+    ctx: ServiceContext,
+    *,
+    actor: Actor,
+    kind: DisseminationKind,
+    title: str,
+    recipient: str,
+    basis_id: int | None,
+    content: bytes,
+    items: Sequence[DisseminationItem],
+    spec: dict[str, str | int | None] | None = None,
+) -> Dissemination:
+    """Hold already-rendered ``content`` (a report) with its ``items`` for a reviewer's approval."""
+    details: dict[str, DetailValue] = {"kind": kind, "recipient": recipient, "title": title}
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.request", details=details, basis_id=basis_id),
+        ctx.store.transaction() as tx,
+    ):
+        authorize(actor, "exports.request")
+        recipient, title = _clean(recipient, "the recipient"), _clean(title, "the title")
+        basis = require_basis(tx, basis_id, now=ctx.clock.now(), doing=f"a {kind}")
+        if not content:
+            raise InputError(f"the {kind} is empty: there is nothing to review")
+        return _submit(
+            tx,
+            ctx,
+            actor,
+            kind=kind,
+            title=title,
+            recipient=recipient,
+            basis=basis,
+            spec=dict(spec or {}),
+            content=content,
+            items=list(items),
+        )
+
+
+def access_dissemination_or_raise(
+    tx: StoreTx, actor: Actor, dissemination_id: int, operation: str
+) -> Dissemination:
+    """Review ``dissemination_id`` if ``actor`` may perform ``operation`` on it (owner: its author)."""
+    found = tx.get_dissemination(dissemination_id)
+    if found is None:
+        raise NotFound(f"export {dissemination_id} does not exist (see `watchfloor exports list`)")
+    authorize(actor, operation, owner=found.author)
+    return found
+
+
+def _pending(found: Dissemination) -> None:
+    if found.status != "pending":
+        by = f" by {found.reviewer}" if found.reviewer else ""
+        raise Conflict(f"export {found.id} was already {found.status}{by}: only a pending one can be decided")
+
+
+def review_content(
+    ctx: ServiceContext, *, actor: Actor, dissemination_id: int
+) -> tuple[Dissemination, bytes]:
+    """The exact bytes under review, for a reviewer who is not the author: their hash is what they approve."""
+    ref = [_ref(dissemination_id)]
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.review", object_ids=ref),
+        ctx.store.transaction() as tx,
+    ):
+        found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.review")
+        _pending(found)
+        content = tx.dissemination_content(dissemination_id)
+        if content is None:
+            raise Conflict(f"export {dissemination_id} has no stored content left to review")
+        record(
+            tx,
+            actor=actor,
+            action="exports.review",
+            at=ctx.clock.now(),
+            object_ids=ref,
+            basis_id=found.basis_id,
+            details={"content_sha256": sha256_hex(content), "bytes": len(content)},
+        )
+        return found, content
+
+
+def approve_export(
+    ctx: ServiceContext, *, actor: Actor, dissemination_id: int, content_sha256: str, note: str | None = None
+) -> Dissemination:
+    """Approve exactly the content whose SHA-256 the reviewer saw (a reviewer, never the author)."""
+    ref = [_ref(dissemination_id)]
+    seen = content_sha256.strip().lower()
+    details: dict[str, DetailValue] = {"decision": "approved", "content_sha256": seen}
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.decide", object_ids=ref, details=details),
+        ctx.store.transaction() as tx,
+    ):
+        found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.decide")
+        _pending(found)
+        content = tx.dissemination_content(dissemination_id)
+        if seen != found.content_sha256 or content is None or sha256_hex(content) != seen:
+            raise Conflict(
+                f"the content changed since you reviewed it: export {dissemination_id} is now "
+                f"{found.content_sha256}, not {seen or '(no hash given)'}; review it again "
+                f"(`watchfloor exports review {dissemination_id}`) and approve the hash you saw"
+            )
+        now = ctx.clock.now()
+        decided = tx.decide_dissemination(
+            dissemination_id, status="approved", reviewer=actor.name, note=note, content_sha256=seen, at=now
+        )
+        if decided is None:
+            raise Conflict(f"export {dissemination_id} was decided by someone else meanwhile")
+        record(
+            tx,
+            actor=actor,
+            action="exports.decide",
+            at=now,
+            object_ids=ref,
+            basis_id=found.basis_id,
+            details={**details, "note": note},
+        )
+        return decided
+
+
+def reject_export(ctx: ServiceContext, *, actor: Actor, dissemination_id: int, note: str) -> Dissemination:
+    """Refuse an export (a reviewer, never the author), saying why; its stored bytes are deleted."""
+    ref = [_ref(dissemination_id)]
+    details: dict[str, DetailValue] = {"decision": "rejected", "note": note}
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.decide", object_ids=ref, details=details),
+        ctx.store.transaction() as tx,
+    ):
+        found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.decide")
+        _pending(found)
+        reason = _clean(note, "the reason for refusing", 2000)
+        now = ctx.clock.now()
+        decided = tx.decide_dissemination(
+            dissemination_id, status="rejected", reviewer=actor.name, note=reason, content_sha256=None, at=now
+        )
+        if decided is None:
+            raise Conflict(f"export {dissemination_id} was decided by someone else meanwhile")
+        tx.drop_dissemination_content(dissemination_id)
+        record(
+            tx,
+            actor=actor,
+            action="exports.decide",
+            at=now,
+            object_ids=ref,
+            basis_id=found.basis_id,
+            details={**details, "note": reason, "content_sha256": found.content_sha256},
+        )
+        return decided
+
+
+def canonical_json(value: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, UTF-8: the bytes a manifest signature covers."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _manifest(
+    ctx: ServiceContext,
+    released: Dissemination,
+    basis: LegalBasis,
+    content: bytes,
+    items: list[DisseminationItem],
+    audit_seq: int,
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "format": MANIFEST_FORMAT,
+        "dissemination_id": released.id,
+        "kind": released.kind,
+        "title": released.title,
+        "recipient": released.recipient,
+        "legal_basis": {"id": basis.id, "title": basis.title, "authority": basis.authority},
+        "author": released.author,
+        "approver": released.reviewer,
+        "approved_at": released.decided_at.isoformat() if released.decided_at else None,
+        "released_at": released.released_at.isoformat() if released.released_at else None,
+        "content_sha256": released.content_sha256,
+        "bytes": len(content),
+        "items": [
+            {
+                "post_id": i.post_id,
+                "platform": i.platform,
+                "native_id": i.native_id,
+                "offset": i.offset,
+                "length": i.length,
+                "sha256": sha256_hex(content[i.offset : i.offset + i.length]),
+            }
+            for i in items
+        ],
+        "audit_seq": audit_seq,
+    }
+    secret = ctx.settings.audit_signing_key
+    if secret is not None:
+        key = load_signing_key(secret.get_secret_value())
+        origin = check_origin(ctx.settings.audit_origin)
+        manifest["key_name"] = origin
+        manifest["public_key"] = verifier_key(origin, key)
+        manifest["signature"] = base64.b64encode(key.sign(canonical_json(manifest))).decode("ascii")
+    return manifest
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file beside it, so no half-written file is left."""
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def release_export(ctx: ServiceContext, *, actor: Actor, dissemination_id: int, output: Path) -> Release:
+    """Write an approved export and its manifest (the author); refused if the bytes changed since approval."""
+    ref = [_ref(dissemination_id)]
+    target, manifest_file = output, manifest_path(output)
+    details: dict[str, DetailValue] = {"file": target.name}
+    written: list[Path] = []
+    try:
+        with (
+            refusals_recorded(ctx, actor=actor, action="exports.release", object_ids=ref, details=details),
+            ctx.store.transaction() as tx,
+        ):
+            found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.release")
+            if found.status != "approved":
+                raise Conflict(
+                    f"export {dissemination_id} is {found.status}: it can leave only once a reviewer has "
+                    f"approved it (`watchfloor exports approve {dissemination_id} --sha256 "
+                    f"{found.content_sha256}`, run by a reviewer)"
+                )
+            for path in (target, manifest_file):
+                if path.exists():
+                    raise InputError(f"{path} already exists: choose another file name")
+            content = tx.dissemination_content(dissemination_id)
+            if content is None or sha256_hex(content) != found.content_sha256:
+                raise Conflict(
+                    f"the approval of export {dissemination_id} is void: the stored content no longer has "
+                    f"the approved SHA-256 {found.content_sha256}. Nothing was written; request the export "
+                    "again and have it reviewed"
+                )
+            now = ctx.clock.now()
+            basis = require_basis(tx, found.basis_id, now=now, doing="releasing an export")
+            items = tx.dissemination_items(dissemination_id)
+            released = tx.mark_released(dissemination_id, at=now)
+            if released is None:
+                raise Conflict(f"export {dissemination_id} was released by someone else meanwhile")
+            tx.drop_dissemination_content(dissemination_id)
+            event = record(
+                tx,
+                actor=actor,
+                action="exports.release",
+                at=now,
+                object_ids=ref,
+                basis_id=basis.id,
+                details={
+                    **details,
+                    "recipient": released.recipient,
+                    "content_sha256": released.content_sha256,
+                    "items": len(items),
+                    "approver": released.reviewer,
+                },
+            )
+            manifest = _manifest(ctx, released, basis, content, items, event.seq)
+            _write_new(target, content)
+            written.append(target)
+            _write_new(manifest_file, json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
+            written.append(manifest_file)
+    except BaseException:
+        for path in written:  # the release did not commit: take back what it wrote
+            path.unlink(missing_ok=True)
+        raise
+    return Release(dissemination=released, file=target, manifest_file=manifest_file, manifest=manifest)
+
+
+def list_exports(
+    ctx: ServiceContext, *, actor: Actor, status: str | None = None, limit: int = 100
+) -> list[Dissemination]:
+    """Exports and reports under review, approved, refused or released, newest first."""
+    details: dict[str, DetailValue] = {"status": status, "limit": limit}
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.read", details=details),
+        ctx.store.transaction() as tx,
+    ):
+        authorize(actor, "exports.read")
+        if status is not None and status not in _STATUSES:
+            raise InputError(f"status is one of {', '.join(_STATUSES)}, not {status!r}")
+        found = tx.list_disseminations(status=status, limit=limit)  # type: ignore[arg-type]
+        objects, digest = object_refs("dissemination", [d.id for d in found])
+        record(
+            tx,
+            actor=actor,
+            action="exports.read",
+            at=ctx.clock.now(),
+            object_ids=objects,
+            details={**details, "count": len(found), **digest},
+        )
+        return found
+
+
+def show_export(ctx: ServiceContext, *, actor: Actor, dissemination_id: int) -> Dissemination:
+    """One export or report and its review."""
+    ref = [_ref(dissemination_id)]
+    with (
+        refusals_recorded(ctx, actor=actor, action="exports.read", object_ids=ref),
+        ctx.store.transaction() as tx,
+    ):
+        found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.read")
+        record(
+            tx,
+            actor=actor,
+            action="exports.read",
+            at=ctx.clock.now(),
+            object_ids=ref,
+            basis_id=found.basis_id,
+        )
+        return found
