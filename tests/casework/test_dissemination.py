@@ -20,6 +20,7 @@ from watchfloor import exportverify
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.errors import Conflict, InputError, PermissionDenied
 from watchfloor.services import dissemination as exports
+from watchfloor.services import release
 from watchfloor.services.audit import new_signing_key
 from watchfloor.services.context import ServiceContext
 from watchfloor.store.schema import dissemination_blobs
@@ -60,7 +61,7 @@ def test_export_requires_second_person(ctx: ServiceContext, basis: int, tmp_path
     assert (pending.status, pending.author, pending.item_count) == ("pending", "ana", 3)
     out = tmp_path / "out.ndjson"
     with pytest.raises(Conflict, match="approved"):
-        exports.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
+        release.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
     assert not out.exists()
     sha = pending.content_sha256
     ana_reviewer = Actor(name="ana", roles=frozenset({"analyst", "reviewer"}))
@@ -79,11 +80,11 @@ def test_export_requires_second_person(ctx: ServiceContext, basis: int, tmp_path
     with pytest.raises(Conflict, match="already approved by rita"):
         exports.reject_export(ctx, actor=RITA, dissemination_id=pending.id, note="changed my mind")
     with pytest.raises(PermissionDenied):  # only the author releases
-        exports.release_export(ctx, actor=BO, dissemination_id=pending.id, output=out)
-    released = exports.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
+        release.release_export(ctx, actor=BO, dissemination_id=pending.id, output=out)
+    released = release.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
     assert released.dissemination.status == "released" and out.read_bytes() == content
     with pytest.raises(Conflict, match="released"):
-        exports.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=tmp_path / "again")
+        release.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=tmp_path / "again")
     with ctx.store.transaction() as tx:
         assert tx.dissemination_content(pending.id) is None  # the bytes are gone, the hash stays
         leaves = b"".join(r.leaf for r in tx.audit_leaves(0, tx.audit_size()))
@@ -138,8 +139,8 @@ def test_approval_bound_to_hash(ctx: ServiceContext, basis: int, tmp_path: Path)
     _tamper(ctx, pending.id, content + b'{"added":"after approval"}\n')  # changed after approval
     out = tmp_path / "out.ndjson"
     with pytest.raises(Conflict, match=r"approval of export \d+ is void"):
-        exports.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
-    assert not out.exists() and not exports.manifest_path(out).exists()
+        release.release_export(ctx, actor=ANA, dissemination_id=pending.id, output=out)
+    assert not out.exists() and not release.manifest_path(out).exists()
     assert exports.show_export(ctx, actor=ANA, dissemination_id=pending.id).status == "approved"
 
 
@@ -153,9 +154,9 @@ def _approved(ctx: ServiceContext, basis: int, fmt: str = "ndjson") -> int:
 
 def test_export_manifest_roundtrip(ctx: ServiceContext, basis: int, tmp_path: Path) -> None:
     out = tmp_path / "flood.ndjson"
-    release = exports.release_export(ctx, actor=ANA, dissemination_id=_approved(ctx, basis), output=out)
-    manifest = json.loads(exports.manifest_path(out).read_text(encoding="utf-8"))
-    assert manifest == release.manifest
+    done = release.release_export(ctx, actor=ANA, dissemination_id=_approved(ctx, basis), output=out)
+    manifest = json.loads(release.manifest_path(out).read_text(encoding="utf-8"))
+    assert manifest == done.manifest
     assert manifest["legal_basis"]["id"] == basis and manifest["approver"] == "rita"
     assert manifest["author"] == "ana" and manifest["recipient"] == "County emergency cell"
     assert "signature" not in manifest  # no audit signing key configured
@@ -205,10 +206,10 @@ def test_signed_manifest(ctx: ServiceContext, basis: int, tmp_path: Path) -> Non
     )
     signed_ctx = dataclasses.replace(ctx, settings=settings)
     out = tmp_path / "flood.csv"
-    exports.release_export(signed_ctx, actor=ANA, dissemination_id=_approved(ctx, basis, "csv"), output=out)
+    release.release_export(signed_ctx, actor=ANA, dissemination_id=_approved(ctx, basis, "csv"), output=out)
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert len(rows) == 3 and all("flood" in r["text"] for r in rows)
-    manifest = json.loads(exports.manifest_path(out).read_text(encoding="utf-8"))
+    manifest = json.loads(release.manifest_path(out).read_text(encoding="utf-8"))
     assert manifest["public_key"] == verifier and manifest["key_name"] == "floor.example.org/audit"
     content = out.read_bytes()
     assert exportverify.verify_export(content, manifest, public_key=verifier).ok

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -27,7 +28,12 @@ def test_a_shift_is_logged_and_the_log_verifies(cli: Cli, tmp_path: Path) -> Non
     cli("--as", "maria", "alerts", "dismiss", alert_id, "--reason", "nope", code=2)
     cli("--as", "maria", "alerts", "dismiss", alert_id, "--reason", "false-positive", "--note", "weather")
     cli("--as", "li", "search", "sandy", "--format", "ndjson", "--limit", "5")
-    cli("--as", "li", "export", "sandy", "--format", "csv", "-o", str(tmp_path / "sandy.csv"))
+    requested, _ = cli(
+        "--as", "li", "exports", "request", "sandy", "--recipient", "press", "--title", "Sandy"
+    )
+    export_id, sha = re.search(r"Export (\d+) requested: \d+ posts, SHA-256 (\w+)", requested).groups()  # type: ignore[union-attr]
+    cli("--as", "rita", "exports", "approve", export_id, "--sha256", sha)
+    cli("--as", "li", "exports", "release", export_id, "-o", str(tmp_path / "sandy.ndjson"))
 
     kept = tmp_path / "kept.txt"
     cli("audit", "checkpoint", "-o", str(kept))
@@ -47,7 +53,9 @@ def test_a_shift_is_logged_and_the_log_verifies(cli: Cli, tmp_path: Path) -> Non
         ("maria", "alerts.dismiss", "error"),
         ("maria", "alerts.dismiss", "ok"),
         ("li", "posts.search", "ok"),
-        ("li", "posts.export", "ok"),
+        ("li", "exports.request", "ok"),
+        ("rita", "exports.decide", "ok"),
+        ("li", "exports.release", "ok"),
         ("maria", "audit.checkpoint", "ok"),
         ("maria", "audit.verify", "ok"),
     ]

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -78,11 +79,21 @@ def test_generic_csv_with_column_map_then_search_and_export(db: Path, tmp_path: 
     assert all("sandy" in p["text"].casefold() for p in posts)
     assert [p["created_at"] for p in posts] == sorted((p["created_at"] for p in posts), reverse=True)
 
+    direct = wf(db, "export", "sandy", "--format", "csv", "-o", str(tmp_path / "x.csv"), check=False)
+    assert direct.returncode == 2 and "exports request" in direct.stderr  # nothing leaves unreviewed
+    assert not (tmp_path / "x.csv").exists()
+    requested = wf(
+        db, "exports", "request", "sandy", "--recipient", "press", "--title", "Sandy", "--format", "csv"
+    )
+    match = re.search(r"Export (\d+) requested: \d+ posts, SHA-256 ([0-9a-f]{64})", requested.stdout)
+    assert match, requested.stdout
+    export_id, sha = match.groups()
+    wf(db, "--as", "rita", "exports", "approve", export_id, "--sha256", sha)
     out = tmp_path / "out.csv"
-    result = wf(db, "export", "sandy", "--format", "csv", "-o", str(out))
+    wf(db, "exports", "release", export_id, "-o", str(out))
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert f"Exported {len(rows):,} posts" in result.stderr
     assert len(rows) >= len(found)
+    assert wf(db, "verify-export", str(out)).returncode == 0
     assert all(r["platform"] == "twitter" and r["created_at"].startswith("2012-") for r in rows)
 
 

@@ -19,6 +19,7 @@ def wf(
 ) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("WATCHFLOOR_")}
     environ |= {"WATCHFLOOR_PASSWORD_HASH_MEMORY_KIB": "1024", "WATCHFLOOR_PASSWORD_HASH_TIME_COST": "1"}
+    environ["COLUMNS"] = "200"  # tables unwrapped
     done = subprocess.run(
         [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), *args],
         input=stdin,

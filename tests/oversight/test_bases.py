@@ -119,12 +119,12 @@ def test_rules_pause_when_their_basis_expires(ctx: ServiceContext, posts: Posts)
     assert posts.add(("ana_w", "flood rescue")) == 2
     assert enforce_basis_expiry(ctx, actor=SCHEDULER) == []
     ctx.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
+    # before the sweep: the rule is still active, but its expired basis raises nothing
+    assert posts.add(("cy_z", "rescue boats out on the flood water")) == 1
     paused = enforce_basis_expiry(ctx, actor=SCHEDULER)
     assert [r.id for r in paused] == [storm.id] and paused[0].status == "paused"
     assert {r.id: r.status for r in list_rules(ctx, actor=ANA)} == {storm.id: "paused", other.id: "active"}
-    assert (
-        posts.add(("bo_x", "another rescue call from the flood plain")) == 1
-    )  # only the rule under the live basis
+    assert posts.add(("bo_x", "another rescue call from the flood plain")) == 1  # the live basis's rule
     assert enforce_basis_expiry(ctx, actor=SCHEDULER) == []  # nothing left to stop
     ran = events(ctx, "basis.enforce")
     assert ran[1].object_ids == (f"rule:{storm.id}",) and ran[1].details["bases"] == [basis_id]

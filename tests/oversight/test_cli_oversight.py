@@ -18,7 +18,7 @@ def wf(db: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
         check=False,
-        env=env,
+        env={**env, "COLUMNS": "160"},
     )
     assert "Traceback" not in done.stderr, done.stderr
     if check:
@@ -106,8 +106,8 @@ def test_watch_lifecycle_and_matching(tmp_path: Path) -> None:
 
     renewed = wf(db, "--as", "ana", "watches", "renew", "1", "--days", "30")
     assert "watch 3: @cy_z renewal of watch 1 requested for 30 days" in renewed.stdout
-    denied = wf(db, "--as", "sue", "watches", "deny", "3", check=False)
-    assert denied.returncode == 2  # --note is required
+    denied = wf(db, "--as", "sue", "watches", "deny", "3", "--note", " ", check=False)
+    assert denied.returncode == 2 and "needs a note" in denied.stderr
     wf(db, "--as", "sue", "watches", "deny", "3", "--note", "not yet needed")
     wf(db, "--as", "ana", "watches", "cancel", "1", "--reason", "threat resolved")
     table = wf(db, "--as", "ana", "watches", "list").stdout

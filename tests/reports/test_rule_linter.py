@@ -38,7 +38,10 @@ def _lint(query: str) -> set[tuple[str, str]]:
         ("اللَّه", {("religion", "اللَّه")}),  # with harakat (shadda, fatha) still found
         ('"إن شاء الله"', {("religion", '"إن شاء الله"')}),
         ('"ان شاء الله" NEAR/3 bomb', {("religion", '"ان شاء الله"')}),
-        ("mosque OR church OR synagogue", {("religion", "mosque"), ("religion", "church"), ("religion", "synagogue")}),
+        (
+            "mosque OR church OR synagogue",
+            {("religion", "mosque"), ("religion", "church"), ("religion", "synagogue")},
+        ),
         ("#pride", {("identity", "#pride")}),
         ("pride parade", {("identity", "pride")}),
         ("mezquita", {("religion", "mezquita")}),
@@ -56,7 +59,7 @@ def test_linter_finds_sensitive_terms(query: str, expected: set[tuple[str, str]]
 @pytest.mark.parametrize(
     "query",
     [
-        "flood OR \"water rising\"",
+        'flood OR "water rising"',
         "flood NOT protest",  # excluding protest posts is not targeting protest
         "flood -#blacklivesmatter",
         "from:alice",
@@ -71,7 +74,9 @@ def test_linter_leaves_ordinary_rules_alone(query: str) -> None:
 
 
 def test_term_list_covers_six_languages_and_four_categories() -> None:
-    raw = json.loads((Path(__file__).parents[2] / "src/watchfloor/rules/sensitive_terms.json").read_text("utf-8"))
+    raw = json.loads(
+        (Path(__file__).parents[2] / "src/watchfloor/rules/sensitive_terms.json").read_text("utf-8")
+    )
     for category in ("protest", "religion", "ethnicity", "identity"):
         assert {"en", "es", "fr", "de", "ar", "pt"} <= set(raw["categories"][category])
     assert len(term_list()) > 300
@@ -106,7 +111,9 @@ def _draft(query: str, basis: int, justification: str | None = None) -> RuleDraf
 @pytest.mark.parametrize(
     "query", ["#blacklivesmatter AND shoot", "protest AND (bomb OR gun)", '"إن شاء الله" OR الله']
 )
-def test_sensitive_rule_without_justification_is_rejected(ctx: ServiceContext, basis: int, query: str) -> None:
+def test_sensitive_rule_without_justification_is_rejected(
+    ctx: ServiceContext, basis: int, query: str
+) -> None:
     with pytest.raises(InputError, match="--justification") as caught:
         add_rule(ctx, actor=ANA, draft=_draft(query, basis))
     found = {f.found for f in lint_query(query)}
@@ -117,7 +124,9 @@ def test_sensitive_rule_without_justification_is_rejected(ctx: ServiceContext, b
     assert event.outcome == "error" and event.details["error"] == "input"
 
 
-def test_sensitive_rule_waits_for_a_second_supervisor(ctx: ServiceContext, basis: int, tmp_path: Path) -> None:
+def test_sensitive_rule_waits_for_a_second_supervisor(
+    ctx: ServiceContext, basis: int, tmp_path: Path
+) -> None:
     why = "credible threats against the mosque on Elm St after the 2026-11-28 incident"
     rule = add_rule(ctx, actor=ANA, draft=_draft("mosque NEAR/5 (burn OR attack)", basis, why))
     assert rule.status == "pending"
@@ -149,7 +158,9 @@ def test_sensitive_rule_waits_for_a_second_supervisor(ctx: ServiceContext, basis
 
 
 def test_self_approval_is_refused_and_recorded(ctx: ServiceContext, basis: int) -> None:
-    rule = add_rule(ctx, actor=SAM, draft=_draft("protest AND gun", basis, "armed counter-protesters expected"))
+    rule = add_rule(
+        ctx, actor=SAM, draft=_draft("protest AND gun", basis, "armed counter-protesters expected")
+    )
     with pytest.raises(PermissionDenied, match="second person"):
         approve_rule(ctx, actor=SAM, rule_id=rule.id)
     with ctx.store.transaction() as tx:
@@ -159,7 +170,9 @@ def test_self_approval_is_refused_and_recorded(ctx: ServiceContext, basis: int) 
     assert approve_rule(ctx, actor=SUE, rule_id=rule.id).status == "active"
 
 
-def test_each_sensitive_version_needs_its_own_approval(ctx: ServiceContext, basis: int, tmp_path: Path) -> None:
+def test_each_sensitive_version_needs_its_own_approval(
+    ctx: ServiceContext, basis: int, tmp_path: Path
+) -> None:
     rule = add_rule(ctx, actor=ANA, draft=_draft("church NEAR/3 fire", basis, "arson series at churches"))
     approve_rule(ctx, actor=SAM, rule_id=rule.id)
     # Editing (even only the severity) writes a new version: the approval was for the old one.

@@ -177,3 +177,20 @@ def authorize(actor: Actor, operation: str, *, owner: str | None = None) -> None
     """Raise :class:`PermissionDenied` unless ``actor`` may perform ``operation`` (see :func:`allowed`)."""
     if not allowed(actor, operation, owner=owner):
         raise PermissionDenied(explain(actor, operation, owner=owner))
+
+
+def policy_markdown() -> str:
+    """The policy as a Markdown table (docs/permissions.md is this text; a test keeps them in sync)."""
+    lines = [
+        "| operation | what it is | any object | own objects only | others' objects only |",
+        "|---|---|---|---|---|",
+    ]
+    for operation, grant in POLICY.items():
+        cells = [", ".join(sorted(roles)) or "—" for roles in (grant.anyone, grant.own, grant.not_own)]
+        lines.append(f"| `{operation}` | {grant.about} | {' | '.join(cells)} |")
+    system = ", ".join(f"`{op}`" for op in sorted(SYSTEM_OPERATIONS))
+    return "\n".join(lines) + f"\n\nSystem processes (scheduler, demo loader) may perform only: {system}.\n"
+
+
+if __name__ == "__main__":  # regenerate the table in docs/permissions.md
+    print(policy_markdown(), end="")

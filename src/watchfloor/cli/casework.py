@@ -6,7 +6,7 @@ import shlex
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 from rich.table import Table
@@ -14,9 +14,10 @@ from rich.text import Text
 
 from watchfloor import exportverify
 from watchfloor.cli.app import app, err, out, state_of
-from watchfloor.domain.oversight import Case, Dissemination
+from watchfloor.domain.oversight import Case, CaseStatus, Dissemination
 from watchfloor.services import cases as case_svc
 from watchfloor.services import dissemination as export_svc
+from watchfloor.services.release import release_export
 from watchfloor.services.retention import purge
 
 cases_app = typer.Typer(help="Cases: alerts gathered under one legal basis.", no_args_is_help=True)
@@ -88,7 +89,7 @@ def cases_list(
     state = state_of(ctx)
     if status not in (None, "open", "closed"):
         raise typer.BadParameter("open or closed", param_hint="--status")
-    found = case_svc.list_cases(state.context(), actor=state.actor(), status=status)  # type: ignore[arg-type]
+    found = case_svc.list_cases(state.context(), actor=state.actor(), status=cast(CaseStatus | None, status))
     table = Table("id", "status", "owner", "basis", "opened (UTC)", "title", box=None)
     for case in found:
         table.add_row(
@@ -383,9 +384,7 @@ def exports_release(
     Example: watchfloor exports release 7 -o flood.csv
     """
     state = state_of(ctx)
-    done = export_svc.release_export(
-        state.context(), actor=state.actor(), dissemination_id=export_id, output=target
-    )
+    done = release_export(state.context(), actor=state.actor(), dissemination_id=export_id, output=target)
     signed = "signed" if "signature" in done.manifest else "unsigned (no audit signing key configured)"
     out.print(Text(f"Released export {export_id}: {done.file} ({done.dissemination.item_count:,} items)"))
     out.print(Text(f"Manifest ({signed}): {done.manifest_file}"))

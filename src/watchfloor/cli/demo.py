@@ -25,7 +25,7 @@ from watchfloor.services.ingest import import_file
 from watchfloor.services.legal import add_basis, list_bases
 from watchfloor.services.rules import add_rule, list_rules
 from watchfloor.services.search import count_posts
-from watchfloor.services.users import add_user, list_users, resolve_actor
+from watchfloor.services.users import add_user, list_users, resolve_actor, set_password
 from watchfloor.store.ports import AlertFilter
 from watchfloor.wiring import build_context
 
@@ -56,6 +56,7 @@ DEMO_USERS = (
     ("demo-reviewer", "reviewer"),
     ("demo-auditor", "auditor"),
 )
+DEMO_PASSWORD = "floor-demo-only-2026"  # noqa: S105  (printed by the demo; labelled demo accounts only)
 DEMO_BASIS_TITLE = "DEMO: crisis-response monitoring of public posts"
 
 
@@ -65,6 +66,7 @@ def _demo_people(service: ServiceContext, loader: Actor) -> tuple[Actor, int]:
     for name, roles in DEMO_USERS:
         if name not in existing:
             add_user(service, actor=loader, name=name, roles=roles, display_name=f"Demo {roles}", demo=True)
+            set_password(service, actor=loader, name=name, password=DEMO_PASSWORD)
     basis = next((b for b in list_bases(service, actor=loader) if b.title == DEMO_BASIS_TITLE), None)
     if basis is None:
         basis = add_basis(
@@ -130,7 +132,7 @@ def demo_command(
         "[bold]Demo accounts[/bold] (DEMO ONLY: clearly labelled, no second factor; never use in production):"
     )
     for name, roles in DEMO_USERS:
-        out.print(f"  {name:<16} {roles}")
+        out.print(f"  {name:<16} {roles:<11} password {DEMO_PASSWORD}")
     out.print(
         f"\nEvery command acts as a named user under a legal basis (demo basis {basis_id}). First run:\n\n"
         f"  export WATCHFLOOR_USER={analyst.name} WATCHFLOOR_BASIS={basis_id}\n"

@@ -15,6 +15,7 @@ from watchfloor.cli import (  # noqa: F401  (registers commands)
     imports,
     jobs,
     oversight,
+    posts,
     reports,
     rules,
     search,

@@ -46,7 +46,11 @@ def init(
     state = state_of(ctx)
     user = init_store(state.context(), admin=admin, display_name=display_name)
     out.print(f"Created the store and its first admin {user.name!r}.")
-    out.print(f"Next: watchfloor --as {user.name} users add NAME --roles analyst")
+    out.print(
+        f"Next: give {user.name!r} a password and a second factor (`watchfloor --as {user.name} users passwd "
+        f"{user.name}`, then `... users totp {user.name}`), and add the others: "
+        f"watchfloor --as {user.name} users add NAME --roles analyst"
+    )
 
 
 @users_app.command("add")

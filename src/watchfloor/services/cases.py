@@ -8,7 +8,7 @@ one audit event: ids, the case title and the hold reason (the analyst's own word
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import cast, get_args
 
 import msgspec
 
@@ -194,7 +194,9 @@ def place_hold(ctx: ServiceContext, *, actor: Actor, kind: str, object_id: int, 
             raise InputError("a legal hold needs a reason (the matter, order or request it is for)")
         _require_object(tx, kind, object_id)
         now = ctx.clock.now()
-        hold = tx.place_hold(kind=kind, object_id=object_id, reason=clean, by=actor.name, at=now)  # type: ignore[arg-type]
+        hold = tx.place_hold(
+            kind=cast(HoldKind, kind), object_id=object_id, reason=clean, by=actor.name, at=now
+        )
         record(
             tx,
             actor=actor,

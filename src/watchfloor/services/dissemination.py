@@ -6,28 +6,20 @@ stored with their SHA-256 and the position of every item. A reviewer reads those
 (:func:`review_content`), and approves them by hash: the approval names the hash the reviewer saw,
 and is refused if the stored content no longer has it. The author then releases: the stored bytes are
 hashed again, and a mismatch voids the approval; otherwise the file and ``<file>.manifest.json`` are
-written (signed with the audit key when one is configured), the review is marked released and the
-stored bytes are deleted (the hash stays). ``watchfloor verify-export`` (:mod:`watchfloor.exportverify`)
+written, the review is marked released and the stored bytes are deleted, the hash staying
+(:mod:`watchfloor.services.release`). ``watchfloor verify-export`` (:mod:`watchfloor.exportverify`)
 checks file and manifest with no database. Each call records one audit event: ids, hashes, counts,
 the recipient and title — never post text.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import os
 from collections.abc import Iterable, Sequence
-from pathlib import Path
-from typing import Any, get_args
+from typing import cast, get_args
 
-import msgspec
-
-from watchfloor.accountability.notes import check_origin, load_signing_key, verifier_key
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import DetailValue
-from watchfloor.domain.errors import Conflict, InputError, NotFound
+from watchfloor.domain.errors import Conflict, InputError
 from watchfloor.domain.oversight import (
     Dissemination,
     DisseminationItem,
@@ -39,13 +31,20 @@ from watchfloor.services.access import authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.formats import csv_line, iter_csv, ndjson_line
 from watchfloor.services.recording import object_refs, record, refusals_recorded
+from watchfloor.services.release import (
+    Release,
+    access_dissemination_or_raise,
+    manifest_path,
+    release_export,
+    sha256_hex,
+)
 from watchfloor.services.search import parse_search
 from watchfloor.store.ports import SortOrder, StoredPost, StoreTx
 
 __all__ = [
     "EXPORT_FORMATS",
-    "MANIFEST_FORMAT",
     "Release",
+    "access_dissemination_or_raise",
     "approve_export",
     "list_exports",
     "manifest_path",
@@ -55,35 +54,17 @@ __all__ = [
     "request_dissemination",
     "request_export",
     "review_content",
+    "sha256_hex",
     "show_export",
 ]
 
-MANIFEST_FORMAT = "watchfloor-export-manifest/1"
 EXPORT_FORMATS = ("ndjson", "csv")
 MAX_ITEMS = 100_000  # the bytes under review are kept in the database until released
 _STATUSES: tuple[str, ...] = get_args(DisseminationStatus)
 
 
-class Release(msgspec.Struct, frozen=True, kw_only=True):
-    """What releasing wrote: the file, its manifest, and the review as it now stands."""
-
-    dissemination: Dissemination
-    file: Path
-    manifest_file: Path
-    manifest: dict[str, Any]
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def _ref(dissemination_id: int) -> str:
     return f"dissemination:{dissemination_id}"
-
-
-def manifest_path(file: Path) -> Path:
-    """Where the manifest of ``file`` goes: beside it, ``<file>.manifest.json``."""
-    return file.with_name(file.name + ".manifest.json")
 
 
 def render_posts(posts: Iterable[StoredPost], fmt: str) -> tuple[bytes, list[DisseminationItem]]:
@@ -255,17 +236,6 @@ def request_dissemination(
         )
 
 
-def access_dissemination_or_raise(
-    tx: StoreTx, actor: Actor, dissemination_id: int, operation: str
-) -> Dissemination:
-    """Review ``dissemination_id`` if ``actor`` may perform ``operation`` on it (owner: its author)."""
-    found = tx.get_dissemination(dissemination_id)
-    if found is None:
-        raise NotFound(f"export {dissemination_id} does not exist (see `watchfloor exports list`)")
-    authorize(actor, operation, owner=found.author)
-    return found
-
-
 def _pending(found: Dissemination) -> None:
     if found.status != "pending":
         by = f" by {found.reviewer}" if found.reviewer else ""
@@ -366,128 +336,6 @@ def reject_export(ctx: ServiceContext, *, actor: Actor, dissemination_id: int, n
         return decided
 
 
-def canonical_json(value: dict[str, Any]) -> bytes:
-    """Sorted keys, no whitespace, UTF-8: the bytes a manifest signature covers."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def _manifest(
-    ctx: ServiceContext,
-    released: Dissemination,
-    basis: LegalBasis,
-    content: bytes,
-    items: list[DisseminationItem],
-    audit_seq: int,
-) -> dict[str, Any]:
-    manifest: dict[str, Any] = {
-        "format": MANIFEST_FORMAT,
-        "dissemination_id": released.id,
-        "kind": released.kind,
-        "title": released.title,
-        "recipient": released.recipient,
-        "legal_basis": {"id": basis.id, "title": basis.title, "authority": basis.authority},
-        "author": released.author,
-        "approver": released.reviewer,
-        "approved_at": released.decided_at.isoformat() if released.decided_at else None,
-        "released_at": released.released_at.isoformat() if released.released_at else None,
-        "content_sha256": released.content_sha256,
-        "bytes": len(content),
-        "items": [
-            {
-                "post_id": i.post_id,
-                "platform": i.platform,
-                "native_id": i.native_id,
-                "offset": i.offset,
-                "length": i.length,
-                "sha256": sha256_hex(content[i.offset : i.offset + i.length]),
-            }
-            for i in items
-        ],
-        "audit_seq": audit_seq,
-    }
-    secret = ctx.settings.audit_signing_key
-    if secret is not None:
-        key = load_signing_key(secret.get_secret_value())
-        origin = check_origin(ctx.settings.audit_origin)
-        manifest["key_name"] = origin
-        manifest["public_key"] = verifier_key(origin, key)
-        manifest["signature"] = base64.b64encode(key.sign(canonical_json(manifest))).decode("ascii")
-    return manifest
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file beside it, so no half-written file is left."""
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    except OSError as exc:
-        temporary.unlink(missing_ok=True)
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
-def release_export(ctx: ServiceContext, *, actor: Actor, dissemination_id: int, output: Path) -> Release:
-    """Write an approved export and its manifest (the author); refused if the bytes changed since approval."""
-    ref = [_ref(dissemination_id)]
-    target, manifest_file = output, manifest_path(output)
-    details: dict[str, DetailValue] = {"file": target.name}
-    written: list[Path] = []
-    try:
-        with (
-            refusals_recorded(ctx, actor=actor, action="exports.release", object_ids=ref, details=details),
-            ctx.store.transaction() as tx,
-        ):
-            found = access_dissemination_or_raise(tx, actor, dissemination_id, "exports.release")
-            if found.status != "approved":
-                raise Conflict(
-                    f"export {dissemination_id} is {found.status}: it can leave only once a reviewer has "
-                    f"approved it (`watchfloor exports approve {dissemination_id} --sha256 "
-                    f"{found.content_sha256}`, run by a reviewer)"
-                )
-            for path in (target, manifest_file):
-                if path.exists():
-                    raise InputError(f"{path} already exists: choose another file name")
-            content = tx.dissemination_content(dissemination_id)
-            if content is None or sha256_hex(content) != found.content_sha256:
-                raise Conflict(
-                    f"the approval of export {dissemination_id} is void: the stored content no longer has "
-                    f"the approved SHA-256 {found.content_sha256}. Nothing was written; request the export "
-                    "again and have it reviewed"
-                )
-            now = ctx.clock.now()
-            basis = require_basis(tx, found.basis_id, now=now, doing="releasing an export")
-            items = tx.dissemination_items(dissemination_id)
-            released = tx.mark_released(dissemination_id, at=now)
-            if released is None:
-                raise Conflict(f"export {dissemination_id} was released by someone else meanwhile")
-            tx.drop_dissemination_content(dissemination_id)
-            event = record(
-                tx,
-                actor=actor,
-                action="exports.release",
-                at=now,
-                object_ids=ref,
-                basis_id=basis.id,
-                details={
-                    **details,
-                    "recipient": released.recipient,
-                    "content_sha256": released.content_sha256,
-                    "items": len(items),
-                    "approver": released.reviewer,
-                },
-            )
-            manifest = _manifest(ctx, released, basis, content, items, event.seq)
-            _write_new(target, content)
-            written.append(target)
-            _write_new(manifest_file, json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
-            written.append(manifest_file)
-    except BaseException:
-        for path in written:  # the release did not commit: take back what it wrote
-            path.unlink(missing_ok=True)
-        raise
-    return Release(dissemination=released, file=target, manifest_file=manifest_file, manifest=manifest)
-
-
 def list_exports(
     ctx: ServiceContext, *, actor: Actor, status: str | None = None, limit: int = 100
 ) -> list[Dissemination]:
@@ -500,7 +348,7 @@ def list_exports(
         authorize(actor, "exports.read")
         if status is not None and status not in _STATUSES:
             raise InputError(f"status is one of {', '.join(_STATUSES)}, not {status!r}")
-        found = tx.list_disseminations(status=status, limit=limit)  # type: ignore[arg-type]
+        found = tx.list_disseminations(status=cast(DisseminationStatus | None, status), limit=limit)
         objects, digest = object_refs("dissemination", [d.id for d in found])
         record(
             tx,

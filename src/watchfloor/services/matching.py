@@ -18,7 +18,7 @@ from watchfloor.domain.alerts import AlertDraft
 from watchfloor.domain.post import Post
 from watchfloor.domain.rules import RuleVersion
 from watchfloor.rules import Matcher, compile_rule
-from watchfloor.services.watch_checks import withhold_unwatched
+from watchfloor.services.watch_checks import withhold_unauthorised
 from watchfloor.store.ports import AlertWrite, StoreTx
 
 
@@ -81,8 +81,8 @@ def match_and_alert(
         return AlertWrite()
     drafts: list[AlertDraft] = []
     volume_hits: dict[int, list[NewPost]] = defaultdict(list)
-    # Rules naming accounts alert only through accounts with a watch in force (watch_checks.py).
-    found_all, withheld = withhold_unwatched(
+    # No alert from a rule whose basis ended, or through a named account with no watch (watch_checks.py).
+    found_all, withheld = withhold_unauthorised(
         tx,
         posts=[p.post for p in posts],
         found=matcher.match([p.post for p in posts]),

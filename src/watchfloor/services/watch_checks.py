@@ -3,11 +3,12 @@
 Two checks, both inside the caller's transaction (so they import nothing that needs a ServiceContext;
 ``services/matching.py`` and ``services/search.py`` call them):
 
-* :func:`withhold_unwatched`: a rule that names individuals (a ``from:`` handle, or an account list
-  ``from:@name`` / ``list:name``) may raise an alert only through accounts that have a watch in force.
-  The rule is re-read with every unwatched named account made false, and a match that does not survive
-  that is withheld (and counted). ``from:alice OR flood`` therefore still alerts on anyone's flood post,
-  but on alice's posts only while alice is watched; excluding someone (``-from:bot``) targets no one.
+* :func:`withhold_unauthorised`: a rule whose legal basis has ended alerts no more; a rule that names
+  individuals (a ``from:`` handle, or an account list ``from:@name`` / ``list:name``) may raise an
+  alert only through accounts that have a watch in force. The rule is re-read with every unwatched
+  named account made false, and a match that does not survive that is withheld (and counted).
+  ``from:alice OR flood`` therefore still alerts on anyone's flood post, but on alice's posts only
+  while alice is watched; excluding someone (``-from:bot``) targets no one.
 * :func:`note_account_view` / :func:`check_profile_views`: an analyst may look at one account's posts
   (a ``from:`` search) in at most ``view_threshold_sessions`` distinct sessions within
   ``view_window_days``; the next session is refused until a watch is in force for that account.
@@ -21,6 +22,7 @@ in force while approved, started, unexpired, and its legal basis is in force.
 from __future__ import annotations
 
 import functools
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
@@ -45,7 +47,7 @@ __all__ = [
     "subject_key",
     "watch_in_force",
     "watches_in_force",
-    "withhold_unwatched",
+    "withhold_unauthorised",
 ]
 
 _NEVER: Node = Not(MatchAll())
@@ -84,9 +86,17 @@ def authorised_subjects(tx: StoreTx, now: datetime) -> frozenset[str]:
 # -- matching ---------------------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=1024)
-def _rule_query(text: str) -> Query:
-    return parse_query(text, allow_regex=True, allow_lists=True)
+_NAMING_KEYS = ("from:", "author:", "list:")  # query/fields.py FIELD_KEYS that name accounts
+
+
+@functools.lru_cache(maxsize=65536)
+def _naming_query(text: str) -> Query | None:
+    """The parsed rule query if it targets accounts by name, else None (cached per query text)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()  # as the parser reads field keys
+    if not any(key in folded for key in _NAMING_KEYS):
+        return None  # the common case, without parsing
+    query = parse_query(text, allow_regex=True, allow_lists=True)
+    return query if _targets(query.root) else None
 
 
 def _targets(node: Node, positive: bool = True) -> list[Field]:
@@ -127,7 +137,7 @@ def _restrict(
     return node  # terms, phrases, NEAR (of terms), regexes: nothing about authors
 
 
-def withhold_unwatched(
+def withhold_unauthorised(
     tx: StoreTx,
     *,
     posts: Sequence[Post],
@@ -135,11 +145,14 @@ def withhold_unwatched(
     versions: Mapping[int, RuleVersion],
     now: datetime,
 ) -> tuple[list[list[Match]], int]:
-    """``found`` (the matcher's answer for each post) without matches that need an absent watch.
+    """``found`` (the matcher's answer for each post) without the matches no authority covers.
 
-    Returns the kept matches per post and how many were withheld. The watch keys and account lists
-    are read once per call, and only if some match came from a rule that names accounts.
+    A match is withheld when its rule's legal basis is no longer in force (the rule alerts no more,
+    even before the enforcement sweep pauses it), or when it needs a watch that is not in force (see
+    the module docstring). Returns the kept matches per post and how many were withheld. Bases,
+    watches and account lists are read once per call, and only when there are matches.
     """
+    stopped: frozenset[int] | None = None
     keys: frozenset[str] | None = None
     lists: dict[str, frozenset[str]] = {}
     kept_all: list[list[Match]] = []
@@ -149,8 +162,16 @@ def withhold_unwatched(
         doc: Document | None = None
         for match in post_matches:
             version = versions.get(match.rule_id)
-            query = _rule_query(version.query) if version is not None else None
-            if query is None or not _targets(query.root):
+            if version is None:
+                kept.append(match)
+                continue
+            if stopped is None:
+                stopped = frozenset(b.id for b in tx.list_bases() if b.state(now) != "active")
+            if version.basis_id is not None and version.basis_id in stopped:
+                withheld += 1
+                continue
+            query = _naming_query(version.query)
+            if query is None:
                 kept.append(match)
                 continue
             if keys is None:

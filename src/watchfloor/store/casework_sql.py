@@ -36,7 +36,7 @@ _ItemRow = tuple[int | None, str | None, str | None, int, int]  # post id, platf
 class _StoredSpec(msgspec.Struct, kw_only=True):
     """The ``spec`` column: what was asked for, and where each item sits in the content."""
 
-    spec: Spec
+    spec: Spec = msgspec.field(default_factory=dict)
     items: list[_ItemRow] = msgspec.field(default_factory=list)
 
 

@@ -138,7 +138,7 @@ class AlertWrite(msgspec.Struct, kw_only=True):
     raised: list[int] = msgspec.field(default_factory=list)  # ids of new alerts
     grouped: int = 0  # drafts folded into an existing alert of the same rule and cluster
     unchanged: int = 0  # drafts already recorded (same rule and post): idempotent replays
-    withheld: int = 0  # matches of rules naming accounts not under a watch in force (no alert)
+    withheld: int = 0  # matches no authority covers: basis ended, or a named account unwatched
 
 
 class PostsTx(Protocol):
