@@ -147,3 +147,10 @@ def test_demo_loads_bundled_data_and_prints_working_queries(tmp_path: Path) -> N
         if line.strip().startswith("[")
     ]
     assert counts and all(c > 0 for c in counts)
+
+
+def test_a_usage_error_is_a_message_not_a_bug_report(db: Path) -> None:
+    for args in (("search", "--bogus", "x"), ("nosuch",), ("rules", "add", "Name")):
+        done = wf(db, *args, check=False)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "Error:" in done.stderr and "Unexpected error" not in done.stderr

@@ -23,6 +23,7 @@ from watchfloor.domain.audit import AuditDraft, AuditEvent
 from watchfloor.domain.errors import Conflict, InputError, NotFound, QuerySyntaxError, StoreError
 from watchfloor.domain.rules import RuleDraft
 from watchfloor.services import alerts as alert_svc
+from watchfloor.services import dissemination
 from watchfloor.services import rules as rule_svc
 from watchfloor.services import search as search_svc
 from watchfloor.services.context import ServiceContext
@@ -130,8 +131,12 @@ def _count(ctx: ServiceContext, f: Floor) -> Expected:
 
 
 def _export(ctx: ServiceContext, f: Floor) -> Expected:
-    assert len(list(search_svc.export_posts(ctx, actor=ANA, query=""))) == 3
-    return "posts.export", (), {"query": "", "sort": "newest"}
+    held = dissemination.request_export(
+        ctx, actor=ANA, query="", basis_id=BASIS, recipient="press desk", title="all three"
+    )
+    assert held.item_count == 3 and held.status == "pending"
+    posts = tuple(f"post:{i}" for i in sorted(f.post_ids.values(), reverse=True))  # newest first
+    return "exports.request", (f"dissemination:{held.id}", *posts), {"query": "", "items": 3}
 
 
 def _stats(ctx: ServiceContext, f: Floor) -> Expected:
@@ -274,7 +279,7 @@ def _note(ctx: ServiceContext, f: Floor) -> Expected:
 CASES: dict[str, tuple[Callable[[ServiceContext, Floor], None] | None, Call]] = {
     "search_posts": (None, _search),
     "count_posts": (None, _count),
-    "export_posts": (None, _export),
+    "request_export": (None, _export),
     "store_stats": (None, _stats),
     "list_quarantine": (None, _quarantine),
     "add_rule": (None, _add_rule),
@@ -448,44 +453,6 @@ def test_looking_up_a_missing_alert_or_rule_is_recorded_as_denied(ctx: ServiceCo
     ]
 
 
-# --- exports ----------------------------------------------------------------------------------------
-
-
-def test_an_export_stopped_early_still_commits_its_event(ctx: ServiceContext, floor: Floor) -> None:
-    before = _size(ctx)
-    stream = search_svc.export_posts(ctx, actor=BO, query="flood*", sort="oldest")
-    first = next(stream)
-    assert first.post.native_id == "1"
-    stream.close()
-    event = _only_event(ctx, before)
-    assert (event.action, event.actor, event.details) == (
-        "posts.export",
-        "bo",
-        {"query": "flood*", "sort": "oldest"},
-    )
-    # the transaction committed, so its audit lock is free: the next audited call goes through
-    assert search_svc.count_posts(ctx, actor=ANA, basis_id=BASIS, query="flood*") == 2
-
-
-def test_an_abandoned_export_commits_its_event_too(ctx: ServiceContext, floor: Floor) -> None:
-    before = _size(ctx)
-
-    def read_one() -> None:
-        next(search_svc.export_posts(ctx, actor=BO, query="sunset"))  # dropped: closed on collection
-
-    read_one()
-    assert _only_event(ctx, before).action == "posts.export"
-
-
-def test_an_export_that_cannot_be_recorded_hands_out_nothing(
-    ctx: ServiceContext, floor: Floor, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    _break_audit(monkeypatch)
-    stream = search_svc.export_posts(ctx, actor=BO, query="flood*")
-    with pytest.raises(StoreError, match="audit log unavailable"):
-        next(stream)
-
-
 # --- fail closed ------------------------------------------------------------------------------------
 
 
@@ -551,7 +518,7 @@ def test_no_event_holds_post_text(ctx: ServiceContext, floor: Floor) -> None:
     alert_id = floor.alert_ids[0]
     search_svc.search_posts(ctx, actor=ANA, basis_id=BASIS, query="trapped OR sunset")
     search_svc.count_posts(ctx, actor=ANA, basis_id=BASIS, query="flood*")
-    list(search_svc.export_posts(ctx, actor=ANA, query=""))
+    dissemination.request_export(ctx, actor=ANA, query="", basis_id=BASIS, recipient="desk", title="all")
     search_svc.store_stats(ctx, actor=ANA)
     search_svc.list_quarantine(ctx, actor=ANA)
     rule_svc.backtest_rule(ctx, actor=ANA, query="sunset OR rescue")

@@ -18,6 +18,7 @@ from watchfloor.services.context import ServiceContext
 from watchfloor.services.handover import add_handover_note, handover_summary
 from watchfloor.services.ingest import import_file
 from watchfloor.services.rules import add_rule, backtest_rule, edit_rule, set_account_list, set_rule_active
+from watchfloor.services.watches import approve_watch, request_watch
 from watchfloor.store.ports import AlertFilter
 
 
@@ -130,6 +131,9 @@ def test_account_list_rules_match_members_only(ctx: ServiceContext, tmp_path: Pa
             draft=RuleDraft(basis_id=BASIS, name="Agencies", query="from:@agencies", severity="low"),
         )
     set_account_list(ctx, actor=ANA, name="agencies", members=["@Ana_W", "cy_z"])
+    for handle in ("ana_w", "cy_z"):  # named accounts: nothing is alerted without an approved watch
+        watch = request_watch(ctx, actor=ANA, subject=handle, basis_id=BASIS, reason="agency accounts")
+        approve_watch(ctx, actor=SAM, watch_id=watch.id)
     add_rule(
         ctx,
         actor=ANA,

@@ -54,6 +54,11 @@ def _print_report(report: ImportReport) -> None:
         out.print(
             f"  alerts: {report.alerts_raised:,} raised, {report.alerts_grouped:,} grouped into open alerts"
         )
+    if report.alerts_withheld:
+        out.print(
+            f"  [yellow]{report.alerts_withheld:,} matches withheld[/yellow]: rules naming accounts "
+            "that have no approved watch (see `watchfloor watches list`)"
+        )
     for reason, count in report.skipped_reasons.most_common(5):
         out.print(f"  skipped {count:,}: {escape(reason)}")
     for entry in report.quarantine_samples[:5]:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
-import click
+import typer
 from rich.markup import escape
+from typer._click.exceptions import ClickException  # typer 0.29 vendors its own click
 
 from watchfloor.cli import (  # noqa: F401  (registers commands)
     alerts,
@@ -33,13 +34,13 @@ def run() -> None:
         code = app(standalone_mode=False)  # returns typer.Exit's code instead of raising it
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("Aborted.")
         sys.exit(130)
-    except click.ClickException as exc:
+    except ClickException as exc:  # usage errors: a missing option, an unknown command, a bad value
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except QuerySyntaxError as exc:
         err.print(f"[red]Query error:[/red] {escape(exc.render())}")

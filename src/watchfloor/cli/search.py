@@ -97,13 +97,20 @@ def search_command(
         actor=state.actor(),
         query=query,
         basis_id=state.basis_id(),
+        session_key=state.session_key,
         limit=limit,
         sort=sort.value,
         offset=offset,
     )
     fmt = _default_format(output)
     if fmt is OutputFormat.table:
-        total = count_posts(service, actor=state.actor(), query=query, basis_id=state.basis_id())
+        total = count_posts(
+            service,
+            actor=state.actor(),
+            query=query,
+            basis_id=state.basis_id(),
+            session_key=state.session_key,
+        )
         out.print(_table(items, query))
         err.print(f"{len(items):,} shown of {total:,} matching posts")
     elif fmt is OutputFormat.csv:

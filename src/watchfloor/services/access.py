@@ -44,12 +44,14 @@ def require_basis(tx: StoreTx, basis_id: int | None, *, now: datetime, doing: st
         raise InputError(f"{doing} needs a legal basis: {BASIS_HELP}")
     basis = tx.get_basis(basis_id)
     if basis is None:
-        raise InputError(f"legal basis {basis_id} does not exist: `watchfloor basis list` shows them")
+        raise InputError(
+            f"legal basis {basis_id} does not exist: `watchfloor basis list` shows them; {BASIS_HELP}"
+        )
     state = basis.state(now)
     if state != "active":
         raise InputError(
             f"legal basis {basis_id} ({basis.title}) is {state}: {doing} needs one in force; "
-            "`watchfloor basis list` shows the others"
+            f"`watchfloor basis list` shows the others, or {BASIS_HELP}"
         )
     return basis
 

@@ -38,7 +38,7 @@ def handover_summary(ctx: ServiceContext, *, actor: Actor, hours: int | None = N
     """Summarise the last shift (``hours``, default the configured shift length) for the next one."""
     now = ctx.clock.now()
     start = now - timedelta(hours=hours or ctx.settings.shift_hours)
-    with refusals_recorded(ctx, actor=actor, action="handover.read"), ctx.store.transaction() as tx:
+    with refusals_recorded(ctx, actor=actor, action="handover.summary"), ctx.store.transaction() as tx:
         authorize(actor, "handover.read")
         newly_breached = tx.mark_breaches(now=now, actor=actor.name)
         active = tx.list_alerts(AlertFilter(statuses=("open", "claimed")), limit=10_000)

@@ -43,6 +43,7 @@ class ImportReport:
     run: ImportRun  # its id is 0 until the first batch (or the finish) has stored it
     alerts_raised: int = 0
     alerts_grouped: int = 0
+    alerts_withheld: int = 0  # matches of named-account rules on accounts with no watch in force
     batches: int = 0
     skipped_reasons: Counter[str] = field(default_factory=Counter)
     quarantine_samples: list[Quarantined] = field(default_factory=list)
@@ -123,6 +124,7 @@ def _counts(report: ImportReport) -> dict[str, DetailValue]:
         "quarantined": run.quarantined,
         "alerts_raised": report.alerts_raised,
         "alerts_grouped": report.alerts_grouped,
+        "alerts_withheld": report.alerts_withheld,
     }
 
 
@@ -177,6 +179,7 @@ def _import_batch(
                 "quarantined": len(bad),
                 "alerts_raised": len(alerts.raised),
                 "alerts_grouped": alerts.grouped,
+                "alerts_withheld": alerts.withheld,
                 **post_digest,
                 **alert_digest,
             },
@@ -184,6 +187,7 @@ def _import_batch(
     report.batches += 1
     report.alerts_raised += len(alerts.raised)
     report.alerts_grouped += alerts.grouped
+    report.alerts_withheld += alerts.withheld
     run.records += len(batch)
     run.inserted += written.inserted
     run.duplicates += written.duplicates

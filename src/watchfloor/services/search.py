@@ -6,25 +6,28 @@ posts came back (their ids, or a count and a digest of the ids for large results
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator
+import uuid
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import DetailValue
-from watchfloor.domain.errors import WatchfloorError
 from watchfloor.query.ast import Query
 from watchfloor.query.parser import parse_query
 from watchfloor.services.access import authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import (
-    failure_details,
     object_refs,
     record,
-    record_failure,
     refusals_recorded,
 )
-from watchfloor.store.ports import QuarantineEntry, SortOrder, StoredPost, StoreStats
+from watchfloor.services.watch_checks import check_profile_views
+from watchfloor.store.ports import QuarantineEntry, SortOrder, StoredPost, StoreStats, StoreTx
 
 MAX_LIMIT = 10_000
+
+
+def _views(tx: StoreTx, ctx: ServiceContext, actor: Actor, query: Query, session_key: str | None) -> None:
+    session = session_key or f"call-{uuid.uuid4()}"
+    check_profile_views(tx, actor, query, session, ctx.clock.now(), ctx.settings)
 
 
 def parse_search(text: str) -> Query:
@@ -41,8 +44,14 @@ def search_posts(
     limit: int = 50,
     sort: SortOrder = "newest",
     offset: int = 0,
+    session_key: str | None = None,
 ) -> list[StoredPost]:
-    """The posts matching ``query``, newest first unless asked otherwise, under legal basis ``basis_id``."""
+    """The posts matching ``query``, newest first unless asked otherwise, under legal basis ``basis_id``.
+
+    A query naming an account (``from:handle``) is a look at that person's posts: past the
+    repeated-viewing threshold it needs a watch in force (:func:`check_profile_views`). ``session_key``
+    says which console session or CLI run this is; without one, every call counts as a session.
+    """
     limit, offset = max(1, min(limit, MAX_LIMIT)), max(0, offset)
     details: dict[str, DetailValue] = {"query": query, "sort": sort, "limit": limit, "offset": offset}
     with refusals_recorded(ctx, actor=actor, action="posts.search", details=details, basis_id=basis_id):
@@ -50,6 +59,7 @@ def search_posts(
         parsed = parse_search(query)
         with ctx.store.transaction() as tx:
             require_basis(tx, basis_id, now=ctx.clock.now(), doing="a search")
+            _views(tx, ctx, actor, parsed, session_key)
             found = tx.search(parsed, limit=limit, sort=sort, offset=offset)
             objects, digest = object_refs("post", [item.id for item in found])
             record(
@@ -64,8 +74,10 @@ def search_posts(
         return found
 
 
-def count_posts(ctx: ServiceContext, *, actor: Actor, query: str, basis_id: int | None) -> int:
-    """How many stored posts match ``query`` (a search: it needs a legal basis too)."""
+def count_posts(
+    ctx: ServiceContext, *, actor: Actor, query: str, basis_id: int | None, session_key: str | None = None
+) -> int:
+    """How many stored posts match ``query`` (a search: it needs a legal basis, and counts as a look)."""
     with refusals_recorded(
         ctx, actor=actor, action="posts.count", details={"query": query}, basis_id=basis_id
     ):
@@ -73,53 +85,13 @@ def count_posts(ctx: ServiceContext, *, actor: Actor, query: str, basis_id: int 
         parsed = parse_search(query)
         with ctx.store.transaction() as tx:
             require_basis(tx, basis_id, now=ctx.clock.now(), doing="a search")
+            _views(tx, ctx, actor, parsed, session_key)
             count = tx.count(parsed)
             details: dict[str, DetailValue] = {"query": query, "count": count}
             record(
                 tx, actor=actor, action="posts.count", at=ctx.clock.now(), basis_id=basis_id, details=details
             )
         return count
-
-
-def export_posts(
-    ctx: ServiceContext, *, actor: Actor, query: str, sort: SortOrder = "newest"
-) -> Iterator[StoredPost]:
-    """Every post matching ``query``, streamed (the transaction stays open while the caller reads).
-
-    The ``posts.export`` event is appended in the streaming transaction *before* the first post is
-    read, so no post leaves without it (fail closed), and it commits with the transaction when the
-    caller has read everything or stops early (closes the generator, or drops it). It therefore cannot
-    say how many posts the caller took: leaves are immutable once appended. If the stream fails after
-    posts were handed out, that transaction rolls back with its event, and a ``posts.export`` event
-    with outcome ``"error"`` and the number handed out is recorded instead.
-
-    Limits: a process killed mid-export never commits, so its event is lost with it. On PostgreSQL the
-    audit lock is held from the first post to the last, so other auditing writers wait for the export
-    (SQLite already holds its one write lock for the whole transaction).
-    """
-    details: dict[str, DetailValue] = {"query": query, "sort": sort}
-    with refusals_recorded(ctx, actor=actor, action="posts.export", details=details):
-        parsed = parse_search(query)
-    handed_out = 0
-    try:
-        with ctx.store.transaction() as tx:
-            record(tx, actor=actor, action="posts.export", at=ctx.clock.now(), details=details)
-            items = tx.iter_search(parsed, sort=sort)
-            try:
-                for item in items:
-                    handed_out += 1
-                    try:
-                        yield item
-                    except GeneratorExit:
-                        break  # the caller stopped: commit the event, read no further
-            finally:
-                if isinstance(items, Generator):
-                    items.close()  # before the commit: no store cursor outlives its transaction
-    except WatchfloorError as exc:
-        if handed_out:
-            failed = failure_details({**details, "handed_out": handed_out}, exc)
-            record_failure(ctx, actor=actor, action="posts.export", outcome="error", details=failed)
-        raise
 
 
 def store_stats(ctx: ServiceContext, *, actor: Actor, top: int = 10) -> StoreStats:
