@@ -119,15 +119,12 @@ SYSTEM_OPERATIONS = frozenset(
         "alerts.sweep",
         "audit.sign",
         "retention.purge",
-        "rules.create",
-        "lists.write",
         "users.manage",
         "users.read",
         "users.password",
         "basis.manage",
         "basis.read",
         "basis.enforce",
-        "watches.request",
     }
 )
 
