@@ -12,8 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import typer
 
 from tests.cli.floor import ENV, seed_floor
+from watchfloor.cli.main import typer_app
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 JETSTREAM = FIXTURES / "bluesky" / "jetstream_v1.jsonl"
@@ -130,6 +132,21 @@ def test_every_command_has_help_with_examples(db: Path) -> None:
     for command in ("import", "search", "export", "stats", "demo"):
         text = wf(db, command, "--help").stdout
         assert "Example" in text, command
+
+
+def test_every_command_in_the_tree_documents_an_example() -> None:
+    missing: list[str] = []
+
+    def walk(command: object, path: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if children:
+            for name, child in children.items():
+                walk(child, [*path, name])
+        elif "Example" not in (getattr(command, "help", None) or ""):
+            missing.append(" ".join(path))
+
+    walk(typer.main.get_command(typer_app), [])
+    assert missing == []
 
 
 def test_demo_loads_bundled_data_and_prints_working_queries(tmp_path: Path) -> None:

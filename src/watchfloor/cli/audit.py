@@ -179,5 +179,8 @@ def audit_keygen(
 
 @audit_app.command("public-key")
 def audit_public_key(ctx: typer.Context) -> None:
-    """Print the verifier key of the configured signing key, for auditors and witnesses."""
+    """Print the verifier key of the configured signing key, for auditors and witnesses.
+
+    Example: watchfloor audit public-key > verifier-key.txt
+    """
     out.print(public_key(state_of(ctx).settings))

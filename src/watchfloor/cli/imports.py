@@ -140,7 +140,10 @@ def import_command(
 
 @app.command("formats")
 def formats_command() -> None:
-    """List the file formats watchfloor can import (names for --format)."""
+    """List the file formats watchfloor can import (names for --format).
+
+    Example: watchfloor formats
+    """
     table = Table("format", "layout", "description", box=None)
     for fmt in FORMATS:
         table.add_row(fmt.name, fmt.layout, fmt.description)
