@@ -195,3 +195,10 @@ class Settings(BaseSettings):
             "its false-positive rate with other languages'; smaller samples are shown but not compared."
         ),
     )
+    web_secure_cookies: bool = Field(
+        default=False,
+        description=(
+            "Mark the console's cookies Secure (sent over HTTPS only). Turn on whenever the console is "
+            "served through HTTPS (it is automatic when the request itself arrives over HTTPS)."
+        ),
+    )

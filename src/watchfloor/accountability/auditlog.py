@@ -12,12 +12,36 @@ their denials too; :mod:`watchfloor.services.audit` re-exports it for use cases.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import AuditDraft, AuditEvent, DetailValue, Outcome, check_draft
 from watchfloor.store.ports import AuditTx
+
+
+_REQUEST_ID: ContextVar[str | None] = ContextVar("watchfloor_request_id", default=None)
+
+
+@contextmanager
+def request_scope(request_id: str) -> Iterator[None]:
+    """Within this block every event recorded without its own ``request_id`` gets this one.
+
+    The web shell opens one scope per HTTP request, so each event joins the request that caused it
+    (and a test can check that each request left exactly one event) without every service passing it.
+    """
+    token = _REQUEST_ID.set(request_id)
+    try:
+        yield
+    finally:
+        _REQUEST_ID.reset(token)
+
+
+def current_request_id() -> str | None:
+    """The request id of the enclosing :func:`request_scope`, if any."""
+    return _REQUEST_ID.get()
 
 
 def refs(kind: str, ids: Iterable[int | str]) -> tuple[str, ...]:
@@ -61,7 +85,7 @@ def record(
         purpose=purpose,
         outcome=outcome,
         details=dict(details or {}),
-        request_id=request_id,
+        request_id=request_id if request_id is not None else _REQUEST_ID.get(),
     )
     check_draft(draft)
     return tx.append_audit(draft)

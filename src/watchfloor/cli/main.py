@@ -20,6 +20,7 @@ from watchfloor.cli import (  # noqa: F401  (registers commands)
     reports,
     rules,
     search,
+    serve,
     users,
 )
 from watchfloor.cli.app import app, err

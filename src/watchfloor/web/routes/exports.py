@@ -1,0 +1,7 @@
+"""Console routes: exports (pages and their JSON API under /api/)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
