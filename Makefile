@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck contracts pytest bench clean
+.PHONY: demo test lint typecheck contracts pytest browser bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,12 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## demo: install, load the bundled real sample data, and print how to use it
+PORT ?= 8000
+
+## demo: install, load the bundled real sample data, then serve the console (make demo PORT=8080)
 demo: $(STAMP)
-	$(BIN)/watchfloor demo
+	$(BIN)/watchfloor demo --port $(PORT)
+	$(BIN)/watchfloor --db demo-data/watchfloor.db serve --port $(PORT)
 
 ## test: install, then lint, type-check, check import contracts and run every test
 test: lint typecheck contracts pytest
@@ -33,6 +36,10 @@ contracts: $(STAMP)
 
 pytest: $(STAMP)
 	$(BIN)/pytest -q
+
+## browser: the console's end-to-end and XSS tests in Debian's headless Chromium (apt-get install chromium)
+browser: $(STAMP)
+	WATCHFLOOR_REQUIRE_SERVICES=1 $(BIN)/pytest -q tests/web/test_xss_browser.py tests/web/test_e2e_flow.py
 
 ## bench: run the benchmarks; JSON results in benchmarks/results/, table in benchmarks/README.md
 bench: $(STAMP)

@@ -1,6 +1,7 @@
 """Run every benchmark and rewrite the results table in benchmarks/README.md.
 
-``python -m benchmarks.run_all`` runs ingest (400k real tweets), search (1M posts) and dedup quality;
+``python -m benchmarks.run_all`` runs ingest (400k real tweets), search (1M posts), dedup quality and
+the console under 20 analysts;
 ``--full`` adds search on 10M posts (about an hour and several GB of disk on the reference machine).
 ``--table`` only rewrites the table from the JSON results already in benchmarks/results/.
 """
@@ -94,6 +95,28 @@ def _dedup_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _console_rows(r: dict[str, Any]) -> list[str]:
+    loaded, alone, static = r["under_load"], r["one_analyst_no_import"], r["static_file_20_threads"]
+    crowd = r.get("all_analysts_no_import", {}).get("overall", {}).get("p99_ms", float("nan"))
+    rows = [
+        f"| console | {r['analysts']} analysts on loopback, importing {r['import_posts']:,} posts | "
+        f"all pages p50 {loaded['overall']['p50_ms']:.0f} ms, p99 {loaded['overall']['p99_ms']:.0f} ms, "
+        f"{r['pages_per_s']:.0f} pages/s, {r['errors']} errors | one analyst, no import: p99 "
+        f"{alone['overall']['p99_ms']:.0f} ms; {r['analysts']} analysts, no import: p99 "
+        f"{crowd:.0f} ms; static file ×{r['analysts']}: p99 {static['p99_ms']:.0f} ms | "
+        f"goal p99 < {r['goal_p99_ms']} ms: **{'met' if r['meets_goal'] else 'not met'}** |"
+    ]
+    for kind, c in loaded.items():
+        if kind != "overall":
+            one = alone.get(kind, {})
+            rows.append(
+                f"| console {kind} | same | p50 {c['p50_ms']:.0f} ms, p99 {c['p99_ms']:.0f} ms | "
+                f"one analyst: p50 {one.get('p50_ms', float('nan')):.0f} ms, "
+                f"p99 {one.get('p99_ms', float('nan')):.0f} ms | |"
+            )
+    return rows
+
+
 def write_table() -> str:
     lines = [
         "| benchmark | workload | watchfloor | baseline run beside it | ratio |",
@@ -105,6 +128,7 @@ def write_table() -> str:
         ("search_10000000", _search_rows),
         ("match", _match_rows),
         ("dedup", _dedup_rows),
+        ("console", _console_rows),
     ):
         result = _load(name)
         if result is not None:
@@ -121,13 +145,14 @@ def write_table() -> str:
 
 def main() -> None:
     if "--table" not in sys.argv:
-        from benchmarks import bench_dedup, bench_ingest, bench_search
+        from benchmarks import bench_console, bench_dedup, bench_ingest, bench_search
 
         bench_ingest.run()
         bench_search.run(1_000_000)
         if "--full" in sys.argv:
             bench_search.run(10_000_000)
         bench_dedup.run()
+        bench_console.run()
     print(write_table())
 
 

@@ -76,3 +76,15 @@ def test_vendored_assets_are_served_locally(web: Web) -> None:
     assert browser.get("/static/vendor/uPlot-1.6.32.iife.min.js").status_code == 200
     page = browser.get("/login").text
     assert "http://" not in page.replace("http://testserver", "") and "https://" not in page
+
+
+def test_each_role_lands_where_it_works(web: Web) -> None:
+    for name, page in (
+        ("ana", "/"),
+        ("sam", "/"),
+        ("rita", "/exports"),
+        ("audrey", "/admin"),
+        ("root", "/admin"),
+    ):
+        done = web.anonymous().post("/login", data={"name": name, "password": PASSWORD, "next": "/"})
+        assert done.headers["location"] == page, name

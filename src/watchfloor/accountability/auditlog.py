@@ -21,7 +21,6 @@ from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import AuditDraft, AuditEvent, DetailValue, Outcome, check_draft
 from watchfloor.store.ports import AuditTx
 
-
 _REQUEST_ID: ContextVar[str | None] = ContextVar("watchfloor_request_id", default=None)
 
 

@@ -15,8 +15,11 @@ from rich.text import Text
 from watchfloor import exportverify
 from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.domain.oversight import Case, CaseStatus, Dissemination
+from watchfloor.services import case_report as report_svc
+from watchfloor.services import casefile as casefile_svc
 from watchfloor.services import cases as case_svc
 from watchfloor.services import dissemination as export_svc
+from watchfloor.services import evidence as evidence_svc
 from watchfloor.services.release import release_export
 from watchfloor.services.retention import purge
 
@@ -153,6 +156,138 @@ def cases_close(
     state = state_of(ctx)
     case = case_svc.close_case(state.context(), actor=state.actor(), case_id=case_id, summary=summary)
     out.print(_case_line(case))
+
+
+# -- a case's file: evidence, notes, links, report -------------------------------------------------
+
+
+class NoteKindChoice(StrEnum):
+    fact = "fact"
+    assessment = "assessment"
+
+
+@cases_app.command("capture")
+def cases_capture(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    post_id: Annotated[int, typer.Argument(help="Stored post id (see `watchfloor search`).")],
+) -> None:
+    """Capture a stored post as evidence: raw payload, HTML snapshot and metadata, each with its SHA-256.
+
+    Example: watchfloor --as ana cases capture 4 1793527200000000002
+    """
+    state = state_of(ctx)
+    item = evidence_svc.capture_evidence(
+        state.context(), actor=state.actor(), case_id=case_id, post_id=post_id
+    )
+    out.print(f"Evidence item {item.id} in case {case_id}, captured {_when(item.captured_at)} UTC:")
+    for part in item.parts:
+        out.print(f"  {part.name:<14} {part.size:>8} bytes  sha256 {part.sha256}")
+
+
+@cases_app.command("evidence")
+def cases_evidence(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    evidence_id: Annotated[int, typer.Argument(help="Evidence item id.")],
+    part: Annotated[
+        str | None, typer.Option(help="Write this part's bytes to stdout (e.g. raw.json).")
+    ] = None,
+) -> None:
+    """Show an evidence item, its parts and its chain of custody (the view is added to the chain).
+
+    Example: watchfloor cases evidence 4 7 --part snapshot.html > snapshot.html
+    """
+    state = state_of(ctx)
+    view = evidence_svc.view_evidence(
+        state.context(), actor=state.actor(), case_id=case_id, evidence_id=evidence_id, part=part
+    )
+    if view.content is not None:
+        sys.stdout.buffer.write(view.content)
+        return
+    item = view.item
+    out.print(Text(f"evidence {item.id}: {item.platform} post {item.native_id} (store id {item.post_id})"))
+    out.print(
+        Text(f"  captured {_when(item.captured_at)} UTC by {item.captured_by} with {item.tool_version}")
+    )
+    for p in item.parts:
+        out.print(f"  {p.name:<14} {p.media_type:<22} {p.size:>8} bytes  sha256 {p.sha256}")
+    out.print("custody:")
+    for c in view.custody:
+        out.print(Text(f"  {_when(c.at)} {c.action:<9} {c.actor}{'  ' + c.note if c.note else ''}"))
+
+
+@cases_app.command("verify")
+def cases_verify(ctx: typer.Context, case_id: Annotated[int, typer.Argument(help="Case id.")]) -> None:
+    """Re-hash every stored evidence part of a case; exit 1 if any changed since capture.
+
+    Example: watchfloor cases verify 4
+    """
+    state = state_of(ctx)
+    checks = evidence_svc.verify_evidence(state.context(), actor=state.actor(), case_id=case_id)
+    bad = [c for c in checks if not c.ok]
+    for c in bad:
+        err.print(f"evidence {c.evidence_id} {c.name}: recorded {c.expected}, now {c.actual or 'missing'}")
+    if bad:
+        err.print(f"{len(bad)} of {len(checks)} stored parts changed since capture.")
+        raise typer.Exit(1)
+    out.print(f"All {len(checks)} stored parts of case {case_id} have the SHA-256 recorded at capture.")
+
+
+@cases_app.command("note")
+def cases_note(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    body: Annotated[str, typer.Argument(help="The note.")],
+    kind: Annotated[NoteKindChoice, typer.Option(help="A fact, or your assessment.")] = NoteKindChoice.fact,
+) -> None:
+    """Add a fact (default) or an assessment to a case's notes; assessments are labelled in reports.
+
+    Example: watchfloor cases note 4 "Likely to breach tonight" --kind assessment
+    """
+    state = state_of(ctx)
+    note = casefile_svc.add_note(
+        state.context(), actor=state.actor(), case_id=case_id, kind=kind.value, body=body
+    )
+    out.print(f"Note {note.id} ({note.kind}) added to case {case_id}.")
+
+
+@cases_app.command("link")
+def cases_link(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    handle: Annotated[str, typer.Argument(help="The account's handle or id.")],
+    reason: Annotated[str, typer.Option(help="Why this account belongs in the case (required, audited).")],
+    platform: Annotated[str | None, typer.Option(help="The account's platform.")] = None,
+) -> None:
+    """Link an account to a case by hand, with a reason (nothing links accounts automatically).
+
+    Example: watchfloor cases link 4 @WeirWatch --platform twitter --reason "posted the first photo"
+    """
+    state = state_of(ctx)
+    link = casefile_svc.link_account(
+        state.context(), actor=state.actor(), case_id=case_id, handle=handle, reason=reason, platform=platform
+    )
+    out.print(Text(f"@{link.handle} linked to case {case_id}."))
+
+
+@cases_app.command("report")
+def cases_report(
+    ctx: typer.Context,
+    case_id: Annotated[int, typer.Argument(help="Case id.")],
+    recipient: Annotated[str, typer.Option(help="Who will receive the report.")],
+    title: Annotated[str | None, typer.Option(help="Report title (default: the case's).")] = None,
+) -> None:
+    """Render the case report as PDF and hold it for a reviewer (then `exports release` it).
+
+    Example: watchfloor --as ana cases report 4 --recipient "River authority"
+    """
+    state = state_of(ctx)
+    pending = report_svc.request_case_report(
+        state.context(), actor=state.actor(), case_id=case_id, recipient=recipient, title=title
+    )
+    out.print(f"Report {pending.id} is waiting for review; its PDF has SHA-256 {pending.content_sha256}.")
+    out.print(f"A reviewer runs: watchfloor exports review {pending.id}")
 
 
 # -- legal holds ----------------------------------------------------------------------------------

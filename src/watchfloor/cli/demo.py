@@ -103,6 +103,9 @@ def _demo_files() -> list[tuple[Path, str, MapOptions]]:
 def demo_command(
     ctx: typer.Context,
     folder: Annotated[Path, typer.Option(help="Where to keep the demo database.")] = Path("demo-data"),
+    port: Annotated[
+        int, typer.Option(min=1, max=65535, help="The port `serve` will use, for the console URL printed.")
+    ] = 8000,
 ) -> None:
     """Load the bundled real sample data (CrisisLex crisis tweets, Bluesky posts) and show what to try.
 
@@ -153,4 +156,9 @@ def demo_command(
     out.print(f"\n  {command} --db {target} stats")
     out.print(f"  {command} --db {target} exports request '#sandy' --recipient 'press desk' --title Sandy")
     out.print(f"  {command} --db {target} --as demo-auditor audit verify")
-    out.print("\nThe web console is not built yet; these commands are the interface for now.")
+    out.print(
+        f"\n[bold]The web console[/bold]: start it with `{command} --db {target} serve --port {port}` "
+        f"(`make demo` does), then open [bold]http://127.0.0.1:{port}/[/bold] and sign in as one of the "
+        f"demo accounts above with password {DEMO_PASSWORD} (no second factor): {analyst.name} for the "
+        "alert queue and search, demo-auditor for the audit log under Admin."
+    )

@@ -85,6 +85,7 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     opened_at: datetime
     closed_at: datetime | None = None
     summary: str | None = None
+    due_at: datetime | None = None  # the case's deadline, if one was set
 
 
 class LegalHold(msgspec.Struct, frozen=True, kw_only=True):

@@ -1,9 +1,11 @@
 """Cases and legal holds: open, list, show, add alerts to and close cases; place and release holds.
 
-A case gathers alerts under one legal basis, owned by the analyst who opened it (the web console adds
-evidence and tasks later). A legal hold keeps an object out of the retention purge until it is
-released: a held case covers its alerts and their posts, a held alert its posts. Every call records
-one audit event: ids, the case title and the hold reason (the analyst's own words), never post text.
+A case gathers alerts under one legal basis, owned by the analyst who opened it; its file (tasks,
+notes, manual account links: :mod:`watchfloor.services.casefile`; evidence:
+:mod:`watchfloor.services.evidence`) is shown with it by :func:`show_case`. A legal hold keeps an
+object out of the retention purge until it is released: a held case covers its alerts and their
+posts, a held alert its posts. Every call records one audit event: ids, the case title and the hold
+reason (the analyst's own words), never post text.
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from typing import cast, get_args
 import msgspec
 
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.casework import CaseLink, CaseNote, CaseTask, EvidenceItem
 from watchfloor.domain.errors import Conflict, InputError, NotFound
-from watchfloor.domain.oversight import Case, CaseStatus, HoldKind, LegalHold
+from watchfloor.domain.oversight import Case, CaseStatus, Dissemination, HoldKind, LegalBasis, LegalHold
 from watchfloor.services.access import access_alert_or_raise, authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.store.ports import StoreTx
 
 __all__ = [
+    "CaseSummary",
     "CaseView",
     "access_case_or_raise",
     "add_alert_to_case",
+    "case_overview",
     "close_case",
     "list_cases",
     "list_holds",
@@ -38,11 +43,24 @@ _MAX_TITLE = 300
 
 
 class CaseView(msgspec.Struct, frozen=True, kw_only=True):
-    """A case with the ids of its alerts and its active legal holds."""
+    """A case with the ids of its alerts, its active legal holds and its file."""
 
     case: Case
     alert_ids: list[int]
     holds: list[LegalHold]
+    basis: LegalBasis | None = None
+    tasks: list[CaseTask] = msgspec.field(default_factory=list)
+    notes: list[CaseNote] = msgspec.field(default_factory=list)
+    links: list[CaseLink] = msgspec.field(default_factory=list)
+    evidence: list[EvidenceItem] = msgspec.field(default_factory=list)
+    reports: list[Dissemination] = msgspec.field(default_factory=list)  # case reports sent for review
+
+
+class CaseSummary(msgspec.Struct, frozen=True, kw_only=True):
+    """A row of the cases list: the case and the title of its legal basis."""
+
+    case: Case
+    basis_title: str | None
 
 
 def access_case_or_raise(tx: StoreTx, actor: Actor, case_id: int, operation: str) -> Case:
@@ -105,8 +123,21 @@ def show_case(ctx: ServiceContext, *, actor: Actor, case_id: int) -> CaseView:
         ctx.store.transaction() as tx,
     ):
         case = access_case_or_raise(tx, actor, case_id, "cases.read")
-        alert_ids = tx.case_alert_ids(case_id)
-        holds = [h for h in tx.list_holds() if h.kind == "case" and h.object_id == case_id]
+        view = CaseView(
+            case=case,
+            alert_ids=tx.case_alert_ids(case_id),
+            holds=[h for h in tx.list_holds() if h.kind == "case" and h.object_id == case_id],
+            basis=tx.get_basis(case.basis_id),
+            tasks=tx.case_tasks(case_id),
+            notes=tx.case_notes(case_id),
+            links=tx.case_links(case_id),
+            evidence=tx.case_evidence(case_id),
+            reports=[
+                d
+                for d in tx.list_disseminations(limit=1000)
+                if d.kind == "report" and d.spec.get("case_id") == case_id
+            ],
+        )
         record(
             tx,
             actor=actor,
@@ -114,9 +145,33 @@ def show_case(ctx: ServiceContext, *, actor: Actor, case_id: int) -> CaseView:
             at=ctx.clock.now(),
             object_ids=ref,
             basis_id=case.basis_id,
-            details={"alerts": len(alert_ids)},
+            details={
+                "alerts": len(view.alert_ids),
+                "notes": len(view.notes),
+                "evidence": len(view.evidence),
+                "links": len(view.links),
+            },
         )
-        return CaseView(case=case, alert_ids=alert_ids, holds=holds)
+        return view
+
+
+def case_overview(
+    ctx: ServiceContext, *, actor: Actor, status: CaseStatus | None = None
+) -> list[CaseSummary]:
+    """Every case (or those open or closed), newest first, with the titles of their legal bases."""
+    with (
+        refusals_recorded(ctx, actor=actor, action="cases.read", details={"status": status}),
+        ctx.store.transaction() as tx,
+    ):
+        authorize(actor, "cases.read")
+        if status is not None and status not in ("open", "closed"):
+            raise InputError(f"a case is open or closed, not {status!r}")
+        found = list(reversed(tx.list_cases(status=status)))
+        titles = {b.id: b.title for b in tx.list_bases()}
+        objects, digest = object_refs("case", [c.id for c in found])
+        details = {"status": status, "count": len(found), **digest}
+        record(tx, actor=actor, action="cases.read", at=ctx.clock.now(), object_ids=objects, details=details)
+        return [CaseSummary(case=c, basis_title=titles.get(c.basis_id)) for c in found]
 
 
 def add_alert_to_case(ctx: ServiceContext, *, actor: Actor, case_id: int, alert_id: int) -> Case:

@@ -46,6 +46,7 @@ __all__ = [
     "Release",
     "access_dissemination_or_raise",
     "approve_export",
+    "hold_for_review",
     "list_exports",
     "manifest_path",
     "reject_export",
@@ -234,6 +235,39 @@ def request_dissemination(
             content=content,
             items=list(items),
         )
+
+
+def hold_for_review(
+    tx: StoreTx,
+    ctx: ServiceContext,
+    actor: Actor,
+    *,
+    kind: DisseminationKind,
+    title: str,
+    recipient: str,
+    basis: LegalBasis,
+    content: bytes,
+    items: Sequence[DisseminationItem] = (),
+    spec: dict[str, str | int | None] | None = None,
+) -> Dissemination:
+    """:func:`request_dissemination` inside a caller's transaction (which has checked ``exports.request``
+    and the basis): a use case that renders a report from data it reads in the same transaction, and
+    marks what went into it, holds the bytes and records ``exports.request`` as its last step."""
+    authorize(actor, "exports.request")
+    if not content:
+        raise InputError(f"the {kind} is empty: there is nothing to review")
+    return _submit(
+        tx,
+        ctx,
+        actor,
+        kind=kind,
+        title=_clean(title, "the title"),
+        recipient=_clean(recipient, "the recipient"),
+        basis=basis,
+        spec=dict(spec or {}),
+        content=content,
+        items=list(items),
+    )
 
 
 def _pending(found: Dissemination) -> None:

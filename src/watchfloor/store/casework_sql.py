@@ -24,6 +24,7 @@ from watchfloor.domain.oversight import (
     HoldKind,
     LegalHold,
 )
+from watchfloor.store.casefile_sql import CasefileSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.retention_sql import RetentionSql
 from watchfloor.store.rows import from_micros, instant, to_micros
@@ -53,6 +54,7 @@ def _case(row: Any) -> Case:
         opened_at=instant(row.opened_us),
         closed_at=from_micros(row.closed_us),
         summary=row.summary,
+        due_at=from_micros(row.due_us),
     )
 
 
@@ -89,8 +91,9 @@ def _dissemination(row: Any) -> Dissemination:
     )
 
 
-class CaseworkSql(RetentionSql):
-    """SqlTx mixin: cases, legal holds, dissemination reviews and retention purges."""
+class CaseworkSql(CasefileSql, RetentionSql):
+    """SqlTx mixin: cases (and their files: :mod:`~watchfloor.store.casefile_sql`), legal holds,
+    dissemination reviews and retention purges."""
 
     conn: Connection
     dialect: Dialect
@@ -139,6 +142,15 @@ class CaseworkSql(RetentionSql):
             update(cases)
             .where(cases.c.id == case_id, cases.c.status == "open")
             .values(status="closed", closed_us=to_micros(at), summary=summary)
+        )
+        return self.get_case(case_id) if changed.rowcount else None
+
+    def set_case_due(self, case_id: int, *, due: datetime | None) -> Case | None:
+        """Set (or clear) an open case's deadline; ``None`` if the case is not open."""
+        changed = self.conn.execute(
+            update(cases)
+            .where(cases.c.id == case_id, cases.c.status == "open")
+            .values(due_us=None if due is None else to_micros(due))
         )
         return self.get_case(case_id) if changed.rowcount else None
 
@@ -281,6 +293,17 @@ class CaseworkSql(RetentionSql):
             .values(status="released", released_us=to_micros(at))
         )
         return self.get_dissemination(dissemination_id) if changed.rowcount else None
+
+    def set_dissemination_manifest(self, dissemination_id: int, manifest: str) -> None:
+        """Keep the manifest a release handed out (ids, hashes, names: no content)."""
+        self.conn.execute(
+            update(disseminations).where(disseminations.c.id == dissemination_id).values(manifest=manifest)
+        )
+
+    def dissemination_manifest(self, dissemination_id: int) -> str | None:
+        stmt = select(disseminations.c.manifest).where(disseminations.c.id == dissemination_id)
+        found = self.conn.execute(stmt).scalar_one_or_none()
+        return None if found is None else str(found)
 
     def drop_dissemination_content(self, dissemination_id: int) -> None:
         """Delete the stored bytes (after release or rejection); the hash in the review stays."""

@@ -15,7 +15,8 @@ from watchfloor.store.dialects import Dialect, PostgresDialect, SqliteDialect
 from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0004"  # the newest migration's revision; a test checks it matches the scripts
+_READ_ONLY = "watchfloor_read_only"
+SCHEMA_HEAD = "0005"  # the newest migration's revision; a test checks it matches the scripts
 
 
 def _sqlite_engine(path: str) -> Engine:
@@ -39,8 +40,10 @@ def _sqlite_engine(path: str) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        # IMMEDIATE takes the write lock up front: one writer, no lock-upgrade deadlocks.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE takes the write lock up front: one writer, no lock-upgrade deadlocks. A snapshot
+        # (read-only) transaction begins DEFERRED and never takes it, so readers never wait for writers.
+        read_only = conn.get_execution_options().get(_READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -102,6 +105,23 @@ class SqlStore:
         try:
             with self.engine.begin() as conn:
                 yield SqlTx(conn, self._dialect)
+        except OperationalError as exc:
+            raise StoreError(f"database error on {self.describe()}: {exc.orig}") from None
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {self.describe()}: {exc}") from None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[SqlTx]:
+        """A read-only transaction: a consistent view that takes no write lock (SQLite: BEGIN DEFERRED).
+
+        For frequent cheap reads (the console's live queue polls); anything that writes, including an
+        audit event, belongs in :meth:`transaction`.
+        """
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(**{_READ_ONLY: True})
+                with conn.begin():
+                    yield SqlTx(conn, self._dialect)
         except OperationalError as exc:
             raise StoreError(f"database error on {self.describe()}: {exc.orig}") from None
         except SQLAlchemyError as exc:

@@ -24,6 +24,16 @@ from watchfloor.domain.alerts import (
     HandoverNote,
 )
 from watchfloor.domain.audit import AuditDraft, AuditEvent, Checkpoint
+from watchfloor.domain.casework import (
+    CaseLink,
+    CaseNote,
+    CaseTask,
+    CustodyAction,
+    CustodyEvent,
+    EvidenceItem,
+    EvidencePart,
+    NoteKind,
+)
 from watchfloor.domain.identity import Role, Session, SessionKind, User
 from watchfloor.domain.oversight import (
     Case,
@@ -491,6 +501,71 @@ class CaseworkTx(Protocol):
         """Close an open case; ``None`` if it is not open."""
         ...
 
+    def set_case_due(self, case_id: int, *, due: datetime | None) -> Case | None:
+        """Set (or clear) an open case's deadline; ``None`` if the case is not open."""
+        ...
+
+    def add_case_task(self, case_id: int, *, text: str, by: str, at: datetime) -> CaseTask: ...
+
+    def get_case_task(self, task_id: int) -> CaseTask | None: ...
+
+    def complete_case_task(self, task_id: int, *, by: str, at: datetime) -> CaseTask | None:
+        """Mark an open task done; ``None`` if it is already done."""
+        ...
+
+    def case_tasks(self, case_id: int) -> list[CaseTask]: ...
+
+    def add_case_note(
+        self, case_id: int, *, kind: NoteKind, body: str, author: str, at: datetime
+    ) -> CaseNote: ...
+
+    def case_notes(self, case_id: int) -> list[CaseNote]: ...
+
+    def add_case_link(
+        self, case_id: int, *, platform: str | None, handle: str, reason: str, by: str, at: datetime
+    ) -> CaseLink: ...
+
+    def case_links(self, case_id: int) -> list[CaseLink]: ...
+
+    def put_evidence_blob(self, sha256: str, content: bytes) -> bool:
+        """Store bytes under their hash; False (nothing changes) if the hash is already stored."""
+        ...
+
+    def evidence_blob(self, sha256: str) -> bytes | None: ...
+
+    def create_evidence(
+        self,
+        *,
+        case_id: int,
+        post_id: int,
+        platform: str,
+        native_id: str,
+        url: str | None,
+        captured_at: datetime,
+        captured_by: str,
+        basis_id: int,
+        tool_version: str,
+        parts: Sequence[EvidencePart],
+    ) -> EvidenceItem: ...
+
+    def get_evidence(self, evidence_id: int) -> EvidenceItem | None: ...
+
+    def case_evidence(self, case_id: int) -> list[EvidenceItem]: ...
+
+    def add_custody_events(
+        self,
+        evidence_ids: Sequence[int],
+        *,
+        action: CustodyAction,
+        actor: str,
+        at: datetime,
+        note: str | None,
+    ) -> None:
+        """Append one custody event per evidence item."""
+        ...
+
+    def custody_events(self, evidence_ids: Sequence[int]) -> list[CustodyEvent]: ...
+
     def place_hold(
         self, *, kind: HoldKind, object_id: int, reason: str, by: str, at: datetime
     ) -> LegalHold: ...
@@ -548,6 +623,12 @@ class CaseworkTx(Protocol):
 
     def drop_dissemination_content(self, dissemination_id: int) -> None: ...
 
+    def set_dissemination_manifest(self, dissemination_id: int, manifest: str) -> None:
+        """Keep the manifest a release handed out."""
+        ...
+
+    def dissemination_manifest(self, dissemination_id: int) -> str | None: ...
+
     def purge_expired(
         self,
         *,
@@ -604,7 +685,106 @@ class ReportsTx(Protocol):
     def accuracy_counts(self, *, start: datetime | None, end: datetime | None) -> list[AccuracyCount]: ...
 
 
-class StoreTx(PostsTx, RulesTx, AlertsTx, AuditTx, IdentityTx, OversightTx, CaseworkTx, ReportsTx, Protocol):
+# -- the console's search and rules pages (store/search_console_sql.py) ------------------------------
+
+
+class SearchFacets(msgspec.Struct, frozen=True, kw_only=True):
+    """Facets of a search's matches, counted over the newest ``scanned`` of them (at most the cap)."""
+
+    scanned: int
+    platforms: list[Facet]
+    languages: list[Facet]
+    hashtags: list[Facet]
+    domains: list[Facet]
+    accounts: list[Facet]  # folded handle, or platform id when the post has no handle
+    per_day: list[tuple[datetime, int]]  # 00:00 UTC of each day with matches, oldest first
+
+
+class RuleOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """How many of one rule's alerts are in one status and disposition."""
+
+    rule_id: int
+    status: str
+    disposition: str | None
+    count: int
+
+
+class SearchConsoleTx(Protocol):
+    """Aggregates for the console's search and rules pages (store/search_console_sql.py)."""
+
+    def search_facets(self, query: Query, *, cap: int, top: int) -> SearchFacets:
+        """Facets and per-day counts of the newest ``cap`` posts matching ``query`` (``top`` per facet)."""
+        ...
+
+    def rule_alert_counts(self, *, since: datetime) -> dict[int, int]:
+        """Alerts raised at or after ``since``, per rule id (rules without any are absent)."""
+        ...
+
+    def rule_outcomes(self) -> list[RuleOutcome]:
+        """Every alert counted by rule, status and disposition."""
+        ...
+
+
+# -- the console's live queue, post context and dashboard (store/console_sql.py) -----------------------
+
+
+class ConsoleTx(Protocol):
+    """Reads for the live queue, a post's context and the dashboard (store/console_sql.py)."""
+
+    def latest_alert_id(self) -> int:
+        """The highest alert id, 0 when there are none."""
+        ...
+
+    def alerts_after(self, after_id: int, where: AlertFilter, *, limit: int) -> list[Alert]:
+        """Alerts above ``after_id`` matching ``where``, oldest id first (the live queue's poll)."""
+        ...
+
+    def cluster_alerts(
+        self, cluster_ids: Sequence[int], *, statuses: tuple[AlertStatus, ...]
+    ) -> dict[int, list[int]]:
+        """Alert ids in ``statuses`` per near-duplicate cluster, any rule."""
+        ...
+
+    def posts_by_keys(self, keys: Sequence[tuple[str, str]]) -> list[StoredPost]: ...
+
+    def reply_posts(
+        self, platform: str, native_id: str, *, since: datetime, scan: int, limit: int
+    ) -> list[StoredPost]:
+        """Replies to a post among the first ``scan`` replies on its platform after ``since``."""
+        ...
+
+    def cluster_posts(self, cluster_id: int, *, exclude: int, limit: int) -> list[StoredPost]: ...
+
+    def account_posts(
+        self, platform: str, *, author_key: str | None, author_id: str | None, exclude: int, limit: int
+    ) -> list[StoredPost]: ...
+
+    def alert_volume(
+        self, *, since: datetime, until: datetime, bucket_seconds: int
+    ) -> list[tuple[int, int, int]]:
+        """``(bucket, rule_id, count)`` of alerts raised in the window."""
+        ...
+
+    def post_volume(
+        self, *, since: datetime, until: datetime, bucket_seconds: int, by: Literal["platform", "lang"]
+    ) -> list[tuple[int, str, int]]:
+        """``(bucket, platform or language, count)`` of posts collected in the window."""
+        ...
+
+
+class StoreTx(
+    PostsTx,
+    RulesTx,
+    AlertsTx,
+    AuditTx,
+    IdentityTx,
+    OversightTx,
+    CaseworkTx,
+    ReportsTx,
+    SearchConsoleTx,
+    ConsoleTx,
+    Protocol,
+):
     """Everything a service can do inside one transaction."""
 
 
@@ -615,5 +795,9 @@ class Store(Protocol):
     dialect: str  # "sqlite" or "postgresql"
 
     def transaction(self) -> AbstractContextManager[StoreTx]: ...
+
+    def snapshot(self) -> AbstractContextManager[StoreTx]:
+        """A read-only transaction that takes no write lock (for frequent cheap reads)."""
+        ...
 
     def close(self) -> None: ...

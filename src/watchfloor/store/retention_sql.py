@@ -5,7 +5,9 @@ deleted: expired closed cases go first (so their alerts leave the case), then ex
 case (so their posts lose their cover), then posts their platform deleted, then old posts no alert
 covers. A legal hold overrides all of it: a held case keeps its alerts and their posts, a held alert
 keeps its posts, a held post stays. A dry run does the same work inside a savepoint and rolls it back,
-so its counts are exactly what a real run would remove.
+so its counts are exactly what a real run would remove. A purged case takes its file with it: tasks,
+notes, account links, evidence items with their parts and custody chains, and the evidence blobs no
+other case's evidence shares.
 
 Deleting a post removes its row, selector terms, rule hits, alert links and full-text entry (on SQLite
 the contentless FTS5 index is told the exact tokens it was given; on PostgreSQL the tsvector goes with
@@ -43,9 +45,16 @@ from watchfloor.store.schema import (
     alert_posts,
     alerts,
     case_alerts,
+    case_links,
+    case_notes,
+    case_tasks,
     cases,
+    custody_events,
     dedup_bands,
     deletions,
+    evidence_blobs,
+    evidence_items,
+    evidence_parts,
     legal_holds,
     post_terms,
     posts,
@@ -175,9 +184,40 @@ class RetentionSql:
             )
         )
         for chunk in _chunks(expired):
+            self._purge_case_files(chunk)
             self.conn.execute(delete(case_alerts).where(case_alerts.c.case_id.in_(chunk)))
             self.conn.execute(delete(cases).where(cases.c.id.in_(chunk)))
         return expired
+
+    def _purge_case_files(self, case_ids: Sequence[int]) -> None:
+        """Delete the cases' tasks, notes, links and evidence (items, parts, custody chains), then every
+        evidence blob no remaining part uses (blobs are shared by hash across cases)."""
+        items = select(evidence_items.c.id).where(evidence_items.c.case_id.in_(case_ids))
+        hashes = sorted(
+            set(
+                self.conn.execute(
+                    select(evidence_parts.c.sha256).where(evidence_parts.c.evidence_id.in_(items))
+                ).scalars()
+            )
+        )
+        self.conn.execute(delete(custody_events).where(custody_events.c.evidence_id.in_(items)))
+        self.conn.execute(delete(evidence_parts).where(evidence_parts.c.evidence_id.in_(items)))
+        for table, column in (
+            (evidence_items, evidence_items.c.case_id),
+            (case_tasks, case_tasks.c.case_id),
+            (case_notes, case_notes.c.case_id),
+            (case_links, case_links.c.case_id),
+        ):
+            self.conn.execute(delete(table).where(column.in_(case_ids)))
+        for chunk in _chunks(hashes):
+            used = set(
+                self.conn.execute(
+                    select(evidence_parts.c.sha256).where(evidence_parts.c.sha256.in_(chunk)).distinct()
+                ).scalars()
+            )
+            unused = [h for h in chunk if h not in used]
+            if unused:
+                self.conn.execute(delete(evidence_blobs).where(evidence_blobs.c.sha256.in_(unused)))
 
     def _purge_alerts(self, created_before: datetime) -> tuple[list[int], set[int]]:
         """Delete expired alerts in no case and not held; return their ids and the posts they covered."""

@@ -427,6 +427,7 @@ cases = Table(
     Column("opened_us", BigInteger, nullable=False),
     Column("closed_us", BigInteger),
     Column("summary", Text),
+    Column("due_us", BigInteger),  # the case's deadline (migration 0005)
     ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_cases_basis"),
 )
 
@@ -474,6 +475,7 @@ disseminations = Table(
     Column("decided_us", BigInteger),
     Column("decision_note", Text),
     Column("released_us", BigInteger),
+    Column("manifest", Text),  # JSON: the manifest the release handed out (migration 0005)
     ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_disseminations_basis"),
 )
 
@@ -487,3 +489,99 @@ dissemination_blobs = Table(
         ["dissemination_id"], ["disseminations.id"], name="fk_dissemination_blobs_dissemination"
     ),
 )
+
+# Casework (migration 0005): tasks, typed notes, manual account links, write-once evidence and custody.
+case_tasks = Table(
+    "case_tasks",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("done", Boolean, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("done_by", Text),
+    Column("done_us", BigInteger),
+    ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_case_tasks_case"),
+)
+Index("ix_case_tasks_case", case_tasks.c.case_id)
+
+case_notes = Table(
+    "case_notes",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),  # "fact" | "assessment"
+    Column("body", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_case_notes_case"),
+)
+Index("ix_case_notes_case", case_notes.c.case_id)
+
+# An account linked to a case by hand, with the analyst's reason; never made automatically.
+case_links = Table(
+    "case_links",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("platform", Text),
+    Column("handle", Text, nullable=False),  # folded
+    Column("reason", Text, nullable=False),
+    Column("linked_by", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_case_links_case"),
+)
+Index("ix_case_links_case", case_links.c.case_id)
+
+# Content-addressed, write-once bytes of evidence parts: inserting an existing hash changes nothing.
+evidence_blobs = Table(
+    "evidence_blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True, autoincrement=False),
+    Column("content", LargeBinary, nullable=False),
+)
+
+evidence_items = Table(
+    "evidence_items",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("case_id", BigInteger, nullable=False),
+    Column("post_id", BigInteger, nullable=False),  # no foreign key: the evidence outlives the post
+    Column("platform", Text, nullable=False),
+    Column("native_id", Text, nullable=False),
+    Column("url", Text),
+    Column("captured_us", BigInteger, nullable=False),
+    Column("captured_by", Text, nullable=False),
+    Column("basis_id", BigInteger, nullable=False),
+    Column("tool_version", Text, nullable=False),
+    ForeignKeyConstraint(["case_id"], ["cases.id"], name="fk_evidence_items_case"),
+)
+Index("ix_evidence_items_case", evidence_items.c.case_id)
+
+evidence_parts = Table(
+    "evidence_parts",
+    metadata,
+    Column("evidence_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, primary_key=True),  # "raw.json", "snapshot.html", later media files
+    Column("media_type", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    ForeignKeyConstraint(["evidence_id"], ["evidence_items.id"], name="fk_evidence_parts_item"),
+    ForeignKeyConstraint(["sha256"], ["evidence_blobs.sha256"], name="fk_evidence_parts_blob"),
+)
+Index("ix_evidence_parts_sha256", evidence_parts.c.sha256)
+
+# The chain of custody: captured, viewed, exported (in a report), released, deleted.
+custody_events = Table(
+    "custody_events",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("evidence_id", BigInteger, nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("note", Text),
+    ForeignKeyConstraint(["evidence_id"], ["evidence_items.id"], name="fk_custody_events_item"),
+)
+Index("ix_custody_events_item", custody_events.c.evidence_id, custody_events.c.id)

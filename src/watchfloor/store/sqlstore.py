@@ -23,6 +23,7 @@ from watchfloor.store import clusters, rows
 from watchfloor.store.alerts_sql import AlertsSql
 from watchfloor.store.audit_sql import AuditSql
 from watchfloor.store.casework_sql import CaseworkSql
+from watchfloor.store.console_sql import ConsoleSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.identity_sql import IdentitySql
 from watchfloor.store.oversight_sql import OversightSql
@@ -45,6 +46,7 @@ from watchfloor.store.schema import (
     quarantine,
     raw_payloads,
 )
+from watchfloor.store.search_console_sql import SearchConsoleSql
 from watchfloor.store.triage_sql import TriageSql
 
 _CHUNK = 500  # rows per page when streaming search results
@@ -100,7 +102,18 @@ def _split_main_text(node: Node) -> tuple[Node | None, Node]:
     return None, node
 
 
-class SqlTx(RulesSql, AlertsSql, TriageSql, AuditSql, IdentitySql, OversightSql, CaseworkSql, ReportsSql):
+class SqlTx(
+    RulesSql,
+    AlertsSql,
+    TriageSql,
+    AuditSql,
+    IdentitySql,
+    OversightSql,
+    CaseworkSql,
+    ReportsSql,
+    SearchConsoleSql,
+    ConsoleSql,
+):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 
     def __init__(self, conn: Connection, dialect: Dialect) -> None:

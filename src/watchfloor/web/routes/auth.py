@@ -29,6 +29,15 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+def landing_page(roles: frozenset[str]) -> str:
+    """Where a user lands after signing in: the queue for analysts, else the page their role works in."""
+    if roles & {"analyst", "supervisor"}:
+        return "/"
+    if "reviewer" in roles:
+        return "/exports"
+    return "/admin"
+
+
 def _cookie_secure(request: Request) -> bool:
     return bool(service(request).settings.web_secure_cookies) or request.url.scheme == "https"
 
@@ -55,7 +64,10 @@ def login(
         return render(
             request, "login.html", status_code=401, next=_safe_next(next), error=str(exc), name=name
         )
-    response = RedirectResponse(_safe_next(next), status_code=303)
+    target = _safe_next(next)
+    if target == "/":
+        target = landing_page(frozenset(issued.user.roles))
+    response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,

@@ -69,3 +69,47 @@
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); });
   document.addEventListener("htmx:afterSwap", function (event) { drawCharts(event.target); });
 })();
+
+// ==== W1: live queue, dismiss chooser, multi-series dashboard charts ===================================
+(function () {
+  // The dismiss chooser (<details class="dismiss">): opening it with "d" puts the focus on its select.
+  document.addEventListener("toggle", function (event) {
+    const details = event.target;
+    if (details instanceof HTMLDetailsElement && details.classList.contains("dismiss") && details.open) {
+      const select = details.querySelector("select");
+      if (select) select.focus();
+    }
+  }, true);
+
+  // Live queue status: the SSE extension reports the connection on the tbody (sse-connect).
+  function liveStatus(text, bad) {
+    const el = document.getElementById("live-status");
+    if (!el) return;
+    el.textContent = text;
+    el.classList.toggle("bad", !!bad);
+  }
+  document.addEventListener("htmx:sseOpen", function () { liveStatus("(live)", false); });
+  document.addEventListener("htmx:sseError", function () { liveStatus("(reconnecting…)", true); });
+  document.addEventListener("htmx:sseBeforeMessage", function () {
+    const empty = document.querySelector(".queue-empty");
+    if (empty) empty.remove();
+  });
+
+  // Multi-series charts: <div class="chart" data-chart='{"x": [unix s], "series": [{"label", "y"}]}'>.
+  const COLOURS = ["#1f5fbf", "#c24e00", "#2e7d32", "#8a2be2", "#b00020", "#8a6d00", "#00838f", "#5b6470", "#333"];
+  function drawMulti(root) {
+    if (typeof uPlot === "undefined") return;
+    (root || document).querySelectorAll(".chart[data-chart]").forEach(function (el) {
+      if (el.dataset.drawn) return;
+      const data = JSON.parse(el.dataset.chart);
+      if (!data.series.length) return;
+      el.dataset.drawn = "1";
+      const series = [{}].concat(data.series.map(function (s, i) {
+        return { label: s.label, stroke: COLOURS[i % COLOURS.length], width: 1.5 };
+      }));
+      new uPlot({ width: Math.max(el.clientWidth, 300), height: 220, series: series, axes: [{}, {}] },
+        [data.x].concat(data.series.map(function (s) { return s.y; })), el);
+    });
+  }
+  window.addEventListener("load", function () { drawMulti(document); });
+})();
