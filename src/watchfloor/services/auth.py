@@ -232,15 +232,22 @@ def _why_invalid(
     return None
 
 
+TOUCH_EVERY = timedelta(seconds=60)  # idle timeouts are counted in minutes: a minute's precision is enough
+
+
 def _actor_for(ctx: ServiceContext, token: str, kind: SessionKind) -> Actor:
     now = ctx.clock.now()
-    with ctx.store.transaction() as tx:
-        session = tx.session_by_token(token_hash(token)) if token else None
-        user = tx.get_user_by_id(session.user_id) if session is not None else None
+    # A read-only snapshot checks the token (every console request does this: it must not queue for
+    # the write lock); the session's last use is written only when it is older than TOUCH_EVERY.
+    with ctx.store.snapshot() as view:
+        session = view.session_by_token(token_hash(token)) if token else None
+        user = view.get_user_by_id(session.user_id) if session is not None else None
         reason = _why_invalid(ctx, session, user, kind, now)
-        if reason is None and session is not None and user is not None:
-            tx.touch_session(session.id, at=now)
-            return Actor(name=user.name, roles=frozenset(user.roles))
+    if reason is None and session is not None and user is not None:
+        if now - session.last_seen_at >= TOUCH_EVERY:
+            with ctx.store.transaction() as tx:
+                tx.touch_session(session.id, at=now)
+        return Actor(name=user.name, roles=frozenset(user.roles))
     record_failure(
         ctx,
         actor=user.name if user is not None else "(unknown)",
