@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,12 @@ class SqlStore:
             self.engine = _sqlite_engine(url)
             self._dialect = SqliteDialect()
         self.dialect = self._dialect.name
+        # SQLite has one writer. Threads of this process queue for it here, in order, instead of in
+        # SQLite's busy handler, which sleeps and retries (up to 100 ms a try) and so gives a long,
+        # unfair tail when many console requests write their audit events at once. Other processes
+        # (an import) still meet the busy handler. Re-entrant, so a nested transaction cannot deadlock
+        # on it (SQLite itself would refuse a second writer anyway).
+        self._writer = threading.RLock() if self.dialect == "sqlite" else None
         self._migrate()
 
     def _migrate(self) -> None:
@@ -103,7 +110,7 @@ class SqlStore:
     def transaction(self) -> Iterator[SqlTx]:
         """One transaction: commits when the block ends, rolls back if it raises."""
         try:
-            with self.engine.begin() as conn:
+            with self._writer or nullcontext(), self.engine.begin() as conn:
                 yield SqlTx(conn, self._dialect)
         except OperationalError as exc:
             raise StoreError(f"database error on {self.describe()}: {exc.orig}") from None
