@@ -154,6 +154,7 @@ CALLS: tuple[Call, ...] = (
     ),
     Call("GET", "/api/posts/{post_id}", ("posts.view",), "/api/posts/{post0}"),
     Call("GET", "/api/posts/{post_id}/account", ("posts.view",), "/api/posts/{post0}/account"),
+    Call("GET", "/api/posts/{post_id}/graph", ("posts.view",), "/api/posts/{post0}/graph"),
     Call("GET", "/api/search", ("posts.search",), "/api/search?q=roof"),
     Call("GET", "/api/handover", ("handover.read",), "/api/handover"),
     Call("POST", "/api/handover/notes", ("handover.note",), "/api/handover/notes", {"text": "quiet night"}),
