@@ -40,6 +40,7 @@ PASSWORD = "floor-demo-only-2026"  # the demo accounts' password (cli/demo.py pr
 ANALYST = "demo-analyst"
 SEARCHES = ("flood", "#sandy", "lang:es terremoto", "trapped OR stranded", "water rising", "platform:bluesky")
 CLI = [sys.executable, "-m", "watchfloor.cli.main"]
+THINK_SECONDS = (1.0, 3.0)  # reading a page before the next: a modest pace for an analyst on shift
 
 
 def _free_port() -> int:
@@ -49,11 +50,11 @@ def _free_port() -> int:
         return port
 
 
-def _import_file(folder: Path, n: int) -> Path:
+def _import_file(folder: Path, n: int, prefix: str = "bench") -> Path:
     """``n`` synthetic posts as a generic CSV; one in ten mentions a flood so the demo rules fire."""
     from benchmarks.corpus import generate_posts
 
-    path = folder / "incoming.csv"
+    path = folder / f"incoming-{prefix}.csv"
     rng = random.Random(7)
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
@@ -62,7 +63,7 @@ def _import_file(folder: Path, n: int) -> Path:
             text = post.text or ""
             if rng.random() < 0.1:
                 text += " trapped by the flood water rising, need rescue"
-            writer.writerow([f"bench-{i}", post.author_handle, "2012-10-30T12:00:00Z", text])
+            writer.writerow([f"{prefix}-{i}", post.author_handle, "2012-10-30T12:00:00Z", text])
     return path
 
 
@@ -96,9 +97,17 @@ def _mix(rng: random.Random, alerts: list[int], posts: list[int]) -> tuple[str, 
 
 
 def _load(
-    clients: list[httpx2.Client], requests: int, pick: Any, seed: int
+    clients: list[httpx2.Client],
+    requests: int,
+    pick: Any,
+    seed: int,
+    think: tuple[float, float] | None = None,
 ) -> tuple[dict[str, list[float]], int]:
-    """Each client sends ``requests`` requests from ``pick`` at once (threads); ms per page type, errors."""
+    """Each client sends ``requests`` requests from ``pick`` at once (threads); ms per page type, errors.
+
+    ``think``: seconds (uniform between the two) an analyst spends on a page before the next one; None
+    fires requests back to back (a stress test, not a model of people).
+    """
     times: dict[str, list[float]] = defaultdict(list)
     errors = [0]
     lock = threading.Lock()
@@ -114,6 +123,8 @@ def _load(
                 times[kind].append(elapsed)
                 if response.status_code >= 400:
                     errors[0] += 1
+            if think is not None:
+                time.sleep(rng.uniform(*think))
 
     threads = [threading.Thread(target=work, args=(i, c)) for i, c in enumerate(clients)]
     for thread in threads:
@@ -187,6 +198,15 @@ def run(analysts: int = 20, requests: int = 40, import_posts: int = 20_000) -> d
         load_seconds = time.perf_counter() - started
         import_running = importer.poll() is None
         importer.wait(timeout=600)
+        second = _import_file(folder, import_posts, prefix="think")
+        importer = subprocess.Popen(
+            [*CLI, "--db", str(db), "--as", "demo-admin", "import", str(second), "--platform", "twitter"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        think_times, think_errors = _load(clients, requests // 2, page, seed=5, think=THINK_SECONDS)
+        importer.wait(timeout=600)
         for client in clients:
             client.close()
     finally:
@@ -202,7 +222,8 @@ def run(analysts: int = 20, requests: int = 40, import_posts: int = 20_000) -> d
         "import_still_running_at_end": import_running,
         "load_seconds": round(load_seconds, 1),
         "pages_per_s": round(loaded["overall"]["n"] / load_seconds, 1),
-        "errors": loaded_errors + alone_errors + crowd_errors,
+        "errors": loaded_errors + alone_errors + crowd_errors + think_errors,
+        "with_think_time_importing": {"think_seconds": THINK_SECONDS, **_summary(think_times)},
         "under_load": loaded,
         "one_analyst_no_import": _summary(alone_times),
         "all_analysts_no_import": _summary(crowd_times),

@@ -110,6 +110,10 @@ POLICY: dict[str, Grant] = {
     "retention.read": _g("preview what the retention purge would remove", {"admin", "auditor"}),
     "reports.transparency": _g("produce the transparency report", {"supervisor", "auditor", "admin"}),
     "reports.accuracy": _g("produce the accuracy card", _ANALYSTS | {"auditor"}),
+    # live sources and the runner
+    "sources.manage": _g("add, pause, resume or remove a live source", {"supervisor", "admin"}),
+    "sources.read": _g("list live sources and their status", _ANALYSTS | {"auditor", "admin"}),
+    "sources.collect": _g("store a batch a live source fetched (the runner)", {"admin"}),
 }
 
 # What scheduled jobs and the demo loader may do on their own; approvals are never among them.
@@ -125,6 +129,7 @@ SYSTEM_OPERATIONS = frozenset(
         "basis.manage",
         "basis.read",
         "basis.enforce",
+        "sources.collect",
     }
 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -51,6 +51,7 @@ from watchfloor.domain.oversight import (
 )
 from watchfloor.domain.post import Deletion, Location, Post, Prepared, Quarantined
 from watchfloor.domain.rules import AccountList, Rule, RuleDraft, RuleStatus, RuleVersion
+from watchfloor.domain.sources import Source, SourceStatus
 from watchfloor.query.ast import Query
 
 SortOrder = Literal["newest", "oldest", "relevance"]
@@ -772,6 +773,30 @@ class ConsoleTx(Protocol):
         ...
 
 
+class SourcesTx(Protocol):
+    """Live sources and their committed cursors (``store/sources_sql.py``)."""
+
+    def create_source(
+        self, *, name: str, kind: str, config: dict[str, Any], created_by: str, at: datetime
+    ) -> Source: ...
+
+    def get_source(self, source_id: int) -> Source | None: ...
+
+    def source_named(self, name: str) -> Source | None: ...
+
+    def list_sources(self) -> list[Source]: ...
+
+    def set_source_status(
+        self, source_id: int, status: SourceStatus, *, at: datetime, error: str | None = None
+    ) -> None: ...
+
+    def record_source_error(self, source_id: int, error: str, *, at: datetime) -> None: ...
+
+    def advance_source(self, source_id: int, *, cursor: str | None, posts: int, at: datetime) -> None: ...
+
+    def delete_source(self, source_id: int) -> bool: ...
+
+
 class StoreTx(
     PostsTx,
     RulesTx,
@@ -783,6 +808,7 @@ class StoreTx(
     ReportsTx,
     SearchConsoleTx,
     ConsoleTx,
+    SourcesTx,
     Protocol,
 ):
     """Everything a service can do inside one transaction."""

@@ -585,3 +585,24 @@ custody_events = Table(
     ForeignKeyConstraint(["evidence_id"], ["evidence_items.id"], name="fk_custody_events_item"),
 )
 Index("ix_custody_events_item", custody_events.c.evidence_id, custody_events.c.id)
+
+# Live sources (migration 0006): a feed or stream the runner collects, with the cursor committed in the
+# same transaction as the posts read before it, and the counters `sources status` shows.
+sources = Table(
+    "sources",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("config", Text, nullable=False),  # JSON object: url, every, ... (no secrets)
+    Column("cursor", Text),  # opaque to everyone but the connector; None before the first batch
+    Column("status", String(16), nullable=False),  # active | paused | failed
+    Column("last_success_us", BigInteger),
+    Column("last_error", Text),
+    Column("error_count", BigInteger, nullable=False),
+    Column("posts_total", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    UniqueConstraint("name", name="uq_sources_name"),
+)

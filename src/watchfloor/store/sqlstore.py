@@ -47,6 +47,7 @@ from watchfloor.store.schema import (
     raw_payloads,
 )
 from watchfloor.store.search_console_sql import SearchConsoleSql
+from watchfloor.store.sources_sql import SourcesSql
 from watchfloor.store.triage_sql import TriageSql
 
 _CHUNK = 500  # rows per page when streaming search results
@@ -113,6 +114,7 @@ class SqlTx(
     ReportsSql,
     SearchConsoleSql,
     ConsoleSql,
+    SourcesSql,
 ):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 

@@ -15,7 +15,10 @@ from watchfloor.domain.errors import ConfigError
 
 Factory = Callable[[Mapping[str, Any]], Connector]
 _FACTORIES: dict[str, Factory] = {}
-KINDS: dict[str, str] = {}  # kind -> module under watchfloor.connectors.live (filled as platforms land)
+KINDS: dict[str, str] = {  # kind -> module under watchfloor.connectors.live (filled as platforms land)
+    "bluesky-jetstream": "jetstream",
+    "rss": "rss",
+}
 
 
 def register(kind: str, factory: Factory) -> None:
