@@ -23,6 +23,7 @@ from tests.people import make_basis
 from watchfloor.accountability.policy import POLICY, allowed, policy_markdown
 from watchfloor.config import Settings
 from watchfloor.connectors.base import MapOptions
+from watchfloor.connectors.live.contract import Batch
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.clock import FrozenClock
 from watchfloor.domain.errors import PermissionDenied
@@ -35,6 +36,7 @@ from watchfloor.services import (
     audit,
     auth,
     cases,
+    collect,
     dissemination,
     handover,
     ingest,
@@ -45,6 +47,7 @@ from watchfloor.services import (
     rule_review,
     rules,
     search,
+    sources,
     users,
     watches,
 )
@@ -244,6 +247,28 @@ SCENARIOS: dict[str, Scenario] = {
         e.ctx, actor=a, period=reports.parse_period("2026-Q4", now=e.ctx.clock.now())
     ),
     "reports.accuracy": lambda e, a, o: accuracy.accuracy_card(e.ctx, actor=a),
+    "sources.manage": lambda e, a, o: sources.add_source(
+        e.ctx,
+        actor=a,
+        name=f"feed{e.n()}",
+        kind="rss",
+        config={"url": "https://example.org/feed.xml"},
+        basis_id=e.basis,
+    ),
+    "sources.read": lambda e, a, o: sources.list_sources(e.ctx, actor=a),
+    "sources.collect": lambda e, a, o: collect.collect_batch(
+        e.ctx,
+        sources.add_source(
+            e.ctx,
+            actor=e.creator("boss"),
+            name=f"feed{e.n()}",
+            kind="rss",
+            config={"url": "https://x.org/f"},
+            basis_id=e.basis,
+        ),
+        Batch(),
+        actor=a,
+    ),
 }
 
 

@@ -21,8 +21,10 @@ from watchfloor.cli import (  # noqa: F401  (registers commands)
     rules,
     search,
     serve,
+    sources,
     users,
 )
+from watchfloor.cli import run as run_command  # noqa: F401  (registers `watchfloor run`)
 from watchfloor.cli.app import app, err
 from watchfloor.domain.errors import InputError, QuerySyntaxError, WatchfloorError
 

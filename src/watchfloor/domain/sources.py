@@ -18,6 +18,7 @@ class Source(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     kind: str
     config: dict[str, Any]
+    basis_id: int  # the legal basis collection runs under; it must be in force for the runner to fetch
     cursor: str | None
     status: SourceStatus
     last_success_at: datetime | None

@@ -32,6 +32,7 @@ from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record, refusals_recorded
+from watchfloor.store.ports import StoreTx
 
 __all__ = ["RUNNER", "CollectReport", "collect_batch", "record_fetch_error", "run_once", "sources_to_run"]
 
@@ -56,7 +57,7 @@ _batches_seen = 0
 
 
 def _crash(point: str) -> None:
-    if _CRASH is not None and _CRASH == (point, _batches_seen):
+    if _CRASH is not None and (point, _batches_seen) == _CRASH:
         os._exit(137)
 
 
@@ -79,6 +80,23 @@ def sources_to_run(ctx: ServiceContext, *, actor: Actor = RUNNER) -> list[Source
         authorize(actor, "sources.collect")
         with ctx.store.snapshot() as tx:
             return [s for s in tx.list_sources() if s.status == "active"]
+
+
+def _basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
+    """Raise Permanent (the runner stops the source and says why) unless the source's basis is in force."""
+    basis = tx.get_basis(source.basis_id)
+    if basis is None or basis.state(now) != "active":
+        state = "missing" if basis is None else basis.state(now)
+        raise Permanent(
+            f"legal basis {source.basis_id} of source {source.name!r} is {state}: collection stopped; "
+            "move the source to a basis in force (remove and add it again with --basis) to resume"
+        )
+
+
+def check_source_basis(ctx: ServiceContext, source: Source) -> None:
+    """Before fetching: raise Permanent if ``source``'s legal basis is no longer in force."""
+    with ctx.store.snapshot() as tx:
+        _basis_in_force(tx, source, ctx.clock.now())
 
 
 def collect_batch(
@@ -110,6 +128,7 @@ def collect_batch(
                 raise Conflict(
                     f"source {source.name!r}: its cursor moved under this runner (is another running?)"
                 )
+            _basis_in_force(tx, stored, now)
             written = tx.write_posts(items, import_id=None)
             _crash("mid_batch")
             new_posts = [

@@ -13,9 +13,10 @@ from typing import Any
 
 from watchfloor.connectors.live.registry import KINDS, build
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import InputError, NotFound
 from watchfloor.domain.sources import Source, SourceStatus
-from watchfloor.services.access import authorize
+from watchfloor.services.access import authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import record, refusals_recorded
 from watchfloor.store.ports import StoreTx
@@ -33,21 +34,37 @@ def _source_or_raise(tx: StoreTx, name: str) -> Source:
 
 
 def add_source(
-    ctx: ServiceContext, *, actor: Actor, name: str, kind: str, config: Mapping[str, Any]
+    ctx: ServiceContext,
+    *,
+    actor: Actor,
+    name: str,
+    kind: str,
+    config: Mapping[str, Any],
+    basis_id: int | None,
 ) -> Source:
-    """Register a new active source of ``kind``; the runner picks it up on its next start."""
-    with refusals_recorded(ctx, actor=actor, action="sources.add", details={"name": name, "kind": kind}):
+    """Register a new active source of ``kind`` under legal basis ``basis_id`` (collection is processing
+    of personal data: it needs one in force, and stops when it lapses); the runner picks it up on its
+    next start."""
+    details: dict[str, DetailValue] = {"name": name, "kind": kind}
+    with refusals_recorded(ctx, actor=actor, action="sources.add", details=details, basis_id=basis_id):
         authorize(actor, "sources.manage")
         name = name.strip()
         if not name or len(name) > _NAME_MAX:
             raise InputError(f"a source needs a name of 1 to {_NAME_MAX} characters")
         if kind not in KINDS:
             raise InputError(f"unknown source kind {kind!r}: known kinds are {', '.join(sorted(KINDS))}")
+        if config.get("dids"):
+            raise InputError(
+                "a source that follows named accounts (dids) is monitoring those people: it needs a "
+                "watch authorisation per account, which live sources cannot check yet; collect by "
+                "collection or hashtag, and follow accounts with `from:` rules (which need approved watches)"
+            )
         build(kind, config).close()  # the connector validates its own configuration (ConfigError)
         with ctx.store.transaction() as tx:
             now = ctx.clock.now()
+            basis = require_basis(tx, basis_id, now=now, doing="collecting from a source")
             source = tx.create_source(
-                name=name, kind=kind, config=dict(config), created_by=actor.name, at=now
+                name=name, kind=kind, config=dict(config), basis_id=basis.id, created_by=actor.name, at=now
             )
             record(
                 tx,
@@ -55,6 +72,7 @@ def add_source(
                 action="sources.add",
                 at=now,
                 object_ids=(f"source:{source.id}",),
+                basis_id=basis.id,
                 details={"name": name, "kind": kind, "url": str(config.get("url", ""))},
             )
         return source

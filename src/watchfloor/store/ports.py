@@ -777,7 +777,7 @@ class SourcesTx(Protocol):
     """Live sources and their committed cursors (``store/sources_sql.py``)."""
 
     def create_source(
-        self, *, name: str, kind: str, config: dict[str, Any], created_by: str, at: datetime
+        self, *, name: str, kind: str, config: dict[str, Any], basis_id: int, created_by: str, at: datetime
     ) -> Source: ...
 
     def get_source(self, source_id: int) -> Source | None: ...

@@ -595,6 +595,7 @@ sources = Table(
     Column("name", Text, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("config", Text, nullable=False),  # JSON object: url, every, ... (no secrets)
+    Column("basis_id", BigInteger, nullable=False),  # collection runs under a legal basis in force
     Column("cursor", Text),  # opaque to everyone but the connector; None before the first batch
     Column("status", String(16), nullable=False),  # active | paused | failed
     Column("last_success_us", BigInteger),
@@ -605,4 +606,5 @@ sources = Table(
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
     UniqueConstraint("name", name="uq_sources_name"),
+    ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_sources_basis"),
 )

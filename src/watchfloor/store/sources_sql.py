@@ -29,6 +29,7 @@ def _source(row: Row[Any]) -> Source:
         name=m["name"],
         kind=m["kind"],
         config=msgspec.json.decode(m["config"]),
+        basis_id=int(m["basis_id"]),
         cursor=m["cursor"],
         status=m["status"],
         last_success_at=from_micros(None if last is None else int(last)),
@@ -48,7 +49,7 @@ class SourcesSql:
     dialect: Dialect
 
     def create_source(
-        self, *, name: str, kind: str, config: dict[str, Any], created_by: str, at: datetime
+        self, *, name: str, kind: str, config: dict[str, Any], basis_id: int, created_by: str, at: datetime
     ) -> Source:
         """Store a new active source; :class:`Conflict` if the name is taken."""
         if self.conn.execute(select(sources.c.id).where(sources.c.name == name)).first() is not None:
@@ -60,6 +61,7 @@ class SourcesSql:
                 name=name,
                 kind=kind,
                 config=msgspec.json.encode(config).decode(),
+                basis_id=basis_id,
                 cursor=None,
                 status="active",
                 error_count=0,

@@ -67,7 +67,10 @@ Connect = Callable[[str], ClientConnection]
 
 def _default_connect(url: str) -> ClientConnection:
     # Frames are JSON of a few KiB; 4 MiB leaves room for the largest records without unbounded memory.
-    return connect(url, open_timeout=10.0, close_timeout=2.0, max_size=4 * 2**20, compression=None)
+    # legacy=True: the connection outlives one call (it is held across fetches), so no context manager
+    return connect(
+        url, open_timeout=10.0, close_timeout=1.0, max_size=4 * 2**20, compression=None, legacy=True
+    )
 
 
 class JetstreamConnector:
@@ -107,7 +110,8 @@ class JetstreamConnector:
     def from_config(cls, config: Mapping[str, Any]) -> JetstreamConnector:
         """Build from a source's configuration; ConfigError names the bad key and what it takes."""
         known = {"url", "collections", "dids", "max_frames", "max_seconds", "rewind_seconds", "gap_seconds"}
-        unknown = sorted(set(config) - known - {"compress"})
+        # "every" (a poll interval `sources add` always sends) means nothing to a stream: ignored
+        unknown = sorted(set(config) - known - {"compress", "every"})
         if unknown:
             raise ConfigError(
                 f"bluesky-jetstream: unknown setting(s) {', '.join(unknown)}; "

@@ -17,6 +17,7 @@ Factory = Callable[[Mapping[str, Any]], Connector]
 _FACTORIES: dict[str, Factory] = {}
 KINDS: dict[str, str] = {  # kind -> module under watchfloor.connectors.live (filled as platforms land)
     "bluesky-jetstream": "jetstream",
+    "mastodon": "mastodon",
     "rss": "rss",
 }
 

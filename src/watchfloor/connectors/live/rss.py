@@ -236,8 +236,8 @@ def _map_xml_feed(data: bytes, feed_url: str, now: datetime) -> tuple[Batch, str
             title=as_str(entry.get("title")),
             body=next((c for c in content if c), None) or as_str(entry.get("summary")),
             author=as_str(entry.get("author")),
-            published=_when(entry.get("published_parsed")),
-            updated=_when(entry.get("updated_parsed")),
+            published=_when(dict.get(entry, "published_parsed")),
+            updated=_when(dict.get(entry, "updated_parsed")),  # no feedparser fallback
             lang=lang,
             media=media,
             now=now,

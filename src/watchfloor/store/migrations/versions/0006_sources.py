@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("name", sa.Text, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("config", sa.Text, nullable=False),
+        sa.Column("basis_id", sa.BigInteger, nullable=False),
         sa.Column("cursor", sa.Text),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("last_success_us", sa.BigInteger),
@@ -35,6 +36,7 @@ def upgrade() -> None:
         sa.Column("created_us", sa.BigInteger, nullable=False),
         sa.Column("updated_us", sa.BigInteger, nullable=False),
         sa.UniqueConstraint("name", name="uq_sources_name"),
+        sa.ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_sources_basis"),
     )
 
 

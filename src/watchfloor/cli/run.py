@@ -1,0 +1,218 @@
+"""`watchfloor run`: collect every active source until stopped, one thread per source.
+
+Each thread fetches a batch after its source's committed cursor and stores it with the cursor after
+it (``services/collect.py``: one transaction, so a kill at any moment loses and duplicates nothing).
+Transient errors back off exponentially with full jitter (at least the ``Retry-After`` the platform
+asked for); a permanent error marks the source failed with the reason and ends its thread. SIGTERM and
+SIGINT let each thread finish and commit the batch in hand, then the command exits 0. Log lines are
+JSON objects on stderr; ``--metrics-port`` serves Prometheus metrics on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import sys
+import threading
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, Any
+
+import typer
+from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
+
+from watchfloor.cli.app import app, err, state_of
+from watchfloor.connectors.live.registry import build
+from watchfloor.domain.errors import Conflict, NotFound, Permanent, Transient, WatchfloorError
+from watchfloor.domain.sources import Source
+from watchfloor.services.collect import (
+    check_source_basis,
+    collect_batch,
+    record_fetch_error,
+    sources_to_run,
+)
+from watchfloor.services.context import ServiceContext
+from watchfloor.services.sources import add_source, list_sources
+
+BACKOFF_BASE = 1.0  # seconds; the first retry waits up to this long
+BACKOFF_CAP = 600.0  # seconds; no retry waits longer (unless the platform's Retry-After says so)
+
+
+def log(event: str, **fields: Any) -> None:
+    """One structured log line (a JSON object) on stderr."""
+    line = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
+    print(json.dumps(line, default=str), file=sys.stderr, flush=True)
+
+
+def backoff(attempt: int, retry_after: float | None) -> float:
+    """Full-jitter exponential backoff for the ``attempt``-th consecutive failure (1-based)."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** min(attempt, 30))
+    return max(retry_after or 0.0, random.uniform(0, ceiling))  # jitter, not security
+
+
+@dataclass
+class Metrics:
+    """The runner's Prometheus metrics (one registry per run)."""
+
+    registry: CollectorRegistry
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.posts = Counter("watchfloor_posts_ingested", "New posts stored", ["source"], registry=r)
+        self.batches = Counter("watchfloor_batches", "Batches stored", ["source"], registry=r)
+        self.errors = Counter("watchfloor_fetch_errors", "Failed fetches", ["source", "kind"], registry=r)
+        self.quarantined = Counter("watchfloor_quarantined", "Records quarantined", ["source"], registry=r)
+        self.alerts = Counter("watchfloor_alerts_raised", "Alerts raised", ["source"], registry=r)
+        self.lag = Gauge(
+            "watchfloor_source_lag_seconds", "Seconds since the last stored batch", ["source"], registry=r
+        )
+
+
+class SourceWorker(threading.Thread):
+    """Collects one source until ``stop`` is set, the source is paused or removed, or it fails."""
+
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        source: Source,
+        stop: threading.Event,
+        write: threading.Lock,
+        metrics: Metrics,
+    ) -> None:
+        super().__init__(name=f"source-{source.name}", daemon=True)
+        self.ctx, self.source, self.stop, self.write, self.metrics = ctx, source, stop, write, metrics
+
+    def run(self) -> None:
+        name = self.source.name
+        try:
+            connector = build(self.source.kind, self.source.config)
+        except WatchfloorError as exc:
+            record_fetch_error(self.ctx, self.source, Permanent(f"cannot start: {exc}"))
+            log("source_failed", source=name, reason=str(exc))
+            return
+        self.metrics.lag.labels(name).set_function(lambda: self._lag())
+        failures = 0
+        try:
+            while not self.stop.is_set():
+                with self.ctx.store.snapshot() as tx:
+                    current = tx.get_source(self.source.id)
+                if current is None or current.status != "active":
+                    log("source_stopped", source=name, status=current.status if current else "removed")
+                    return
+                self.source = current
+                try:
+                    check_source_basis(self.ctx, current)  # nothing is fetched without a basis in force
+                    batch = connector.fetch(current.cursor)
+                except Transient as exc:
+                    failures += 1
+                    delay = backoff(failures, exc.retry_after)
+                    record_fetch_error(self.ctx, current, exc)
+                    self.metrics.errors.labels(name, "transient").inc()
+                    log("fetch_retry", source=name, error=str(exc), attempt=failures, wait_s=round(delay, 2))
+                    self.stop.wait(delay)
+                    continue
+                except Permanent as exc:
+                    record_fetch_error(self.ctx, current, exc)
+                    self.metrics.errors.labels(name, "permanent").inc()
+                    log("source_failed", source=name, reason=str(exc))
+                    return
+                failures = 0
+                try:
+                    with self.write:  # one writer: SQLite has one, and the matcher cache is shared
+                        report = collect_batch(self.ctx, current, batch)
+                except Permanent as exc:  # the basis lapsed between the check and the commit
+                    record_fetch_error(self.ctx, current, exc)
+                    log("source_failed", source=name, reason=str(exc))
+                    return
+                self.metrics.batches.labels(name).inc()
+                self.metrics.posts.labels(name).inc(report.inserted)
+                self.metrics.quarantined.labels(name).inc(report.quarantined)
+                self.metrics.alerts.labels(name).inc(report.alerts_raised)
+                log(
+                    "batch",
+                    source=name,
+                    inserted=report.inserted,
+                    duplicates=report.duplicates,
+                    quarantined=report.quarantined,
+                    alerts=report.alerts_raised,
+                )
+                if batch.next_wake is not None:
+                    self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
+        except (Conflict, NotFound) as exc:
+            log("source_stopped", source=name, reason=str(exc))
+        finally:
+            connector.close()
+
+    def _lag(self) -> float:
+        with self.ctx.store.snapshot() as tx:
+            current = tx.get_source(self.source.id)
+        lag = current.lag_seconds(self.ctx.clock.now()) if current else None
+        return -1.0 if lag is None else lag
+
+
+def _ensure_sources(state: Any, path: Path) -> None:
+    """Add the missing sources a TOML file lists (``[[source]]``: name, kind, url, every, basis).
+
+    ``basis`` (a legal basis id) defaults to the invocation's --basis / WATCHFLOOR_BASIS.
+    """
+    try:
+        listed = tomllib.loads(path.read_text(encoding="utf-8")).get("source", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise typer.BadParameter(f"{path}: {exc}") from None
+    known = {s.name for s in list_sources(state.context(), actor=state.actor())}
+    for entry in listed:
+        config = {k: v for k, v in entry.items() if k not in ("name", "kind", "basis")}
+        basis = entry.get("basis", state.basis_id())
+        if entry.get("name") not in known:
+            add_source(
+                state.context(),
+                actor=state.actor(),
+                name=str(entry.get("name", "")),
+                kind=str(entry.get("kind", "")),
+                config=config,
+                basis_id=int(basis) if isinstance(basis, int | str) and str(basis).isdigit() else None,
+            )
+
+
+@app.command("run")
+def run_sources(
+    ctx: typer.Context,
+    sources: Annotated[
+        Path | None, typer.Option(help="TOML file of [[source]] tables to add if missing.")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
+    ] = None,
+) -> None:
+    """Collect every active source until SIGTERM or Ctrl-C. Example: watchfloor run --metrics-port 9108"""
+    state = state_of(ctx)
+    if sources is not None:
+        _ensure_sources(state, sources)
+    context = state.context()
+    active = sources_to_run(context)
+    if not active:
+        err.print("No active sources: add one with `watchfloor sources add NAME --kind rss --url URL`.")
+        return
+    metrics = Metrics(CollectorRegistry())
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=metrics.registry)
+    stop, write = threading.Event(), threading.Lock()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        log("stopping", signal=signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    workers = [SourceWorker(context, s, stop, write, metrics) for s in active]
+    log("started", sources=[s.name for s in active], metrics_port=metrics_port)
+    for worker in workers:
+        worker.start()
+    while any(w.is_alive() for w in workers):
+        for worker in workers:
+            worker.join(timeout=0.2)
+    log("stopped")

@@ -1,0 +1,121 @@
+"""`watchfloor sources ...`: the feeds and streams `watchfloor run` collects."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from watchfloor.cli.app import app, out, state_of
+from watchfloor.domain.sources import Source
+from watchfloor.services.sources import add_source, list_sources, remove_source, set_source_active
+
+sources_app = typer.Typer(
+    help=(
+        "Live sources (feeds, streams) that `watchfloor run` collects.\n\n"
+        "Example:\n\n  watchfloor sources add bbc-world --kind rss --url https://feeds.bbci.co.uk/news/world/rss.xml"
+    ),
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
+
+
+def _ago(source: Source, now: datetime) -> str:
+    lag = source.lag_seconds(now)
+    if lag is None:
+        return "never"
+    if lag < 120:
+        return f"{lag:.0f} s ago"
+    if lag < 7200:
+        return f"{lag / 60:.0f} min ago"
+    return f"{lag / 3600:.1f} h ago"
+
+
+@sources_app.command("add")
+def sources_add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A short unique name for the source.")],
+    kind: Annotated[str, typer.Option(help="Connector kind: rss, bluesky-jetstream, ...")] = "rss",
+    url: Annotated[str | None, typer.Option(help="The feed or stream URL.")] = None,
+    every: Annotated[int, typer.Option(help="Seconds between polls (feeds; at least 60).")] = 300,
+    follow_next: Annotated[
+        bool, typer.Option(help="Follow rel=next links to newer pages (forward-paged archives only).")
+    ] = False,
+) -> None:
+    """Add a source, collected under your legal basis (--basis / WATCHFLOOR_BASIS).
+
+    Example: watchfloor --basis 1 sources add city-news --kind rss --url https://example.org/feed.xml
+    """
+    state = state_of(ctx)
+    config: dict[str, object] = {"every": every}
+    if url is not None:
+        config["url"] = url
+    if follow_next:
+        config["follow_next"] = True
+    source = add_source(
+        state.context(), actor=state.actor(), name=name, kind=kind, config=config, basis_id=state.basis_id()
+    )
+    out.print(f"Added source {source.name} ({source.kind}, id {source.id}); `watchfloor run` collects it.")
+
+
+@sources_app.command("list")
+def sources_list(ctx: typer.Context) -> None:
+    """List sources with their kind, status and URL. Example: watchfloor sources list"""
+    state = state_of(ctx)
+    found = list_sources(state.context(), actor=state.actor())
+    if not found:
+        out.print("No sources yet: add one with `watchfloor sources add NAME --kind rss --url URL`.")
+        return
+    table = Table("name", "kind", "status", "url", "every")
+    for s in found:
+        table.add_row(s.name, s.kind, s.status, str(s.config.get("url", "")), f"{s.every_seconds:.0f} s")
+    out.print(table)
+
+
+@sources_app.command("status")
+def sources_status(ctx: typer.Context) -> None:
+    """Per-source state, lag, last success, posts and errors. Example: watchfloor sources status"""
+    state = state_of(ctx)
+    context = state.context()
+    found = list_sources(context, actor=state.actor())
+    now = context.clock.now()
+    table = Table("name", "status", "last success", "posts", "errors", "last error")
+    for s in found:
+        table.add_row(
+            s.name,
+            s.status,
+            _ago(s, now),
+            f"{s.posts_total:,}",
+            str(s.error_count),
+            (s.last_error or "")[:120],
+        )
+    out.print(table if found else "No sources yet.")
+
+
+@sources_app.command("pause")
+def sources_pause(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The source.")]) -> None:
+    """Stop collecting a source (a runner stops it after the batch in hand).
+
+    Example: watchfloor sources pause city-news
+    """
+    state = state_of(ctx)
+    source = set_source_active(state.context(), actor=state.actor(), name=name, active=False)
+    out.print(f"Paused source {source.name}.")
+
+
+@sources_app.command("resume")
+def sources_resume(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The source.")]) -> None:
+    """Resume a paused or failed source from its cursor. Example: watchfloor sources resume city-news"""
+    state = state_of(ctx)
+    source = set_source_active(state.context(), actor=state.actor(), name=name, active=True)
+    out.print(f"Resumed source {source.name}; it is collected from where it stopped.")
+
+
+@sources_app.command("remove")
+def sources_remove(ctx: typer.Context, name: Annotated[str, typer.Argument(help="The source.")]) -> None:
+    """Remove a source; its posts stay. Example: watchfloor sources remove city-news"""
+    state = state_of(ctx)
+    source = remove_source(state.context(), actor=state.actor(), name=name)
+    out.print(f"Removed source {source.name}; its {source.posts_total:,} posts stay in the store.")
