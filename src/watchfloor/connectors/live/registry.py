@@ -18,7 +18,9 @@ _FACTORIES: dict[str, Factory] = {}
 KINDS: dict[str, str] = {  # kind -> module under watchfloor.connectors.live (filled as platforms land)
     "bluesky-jetstream": "jetstream",
     "mastodon": "mastodon",
+    "reddit": "reddit",
     "rss": "rss",
+    "youtube": "youtube",
 }
 
 
