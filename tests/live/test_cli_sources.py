@@ -76,3 +76,20 @@ def test_run_collects_serves_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path
     status = wf(db, "sources", "status").stdout
     assert "failed" in status and "404" in status  # the missing feed, with its reason
     assert "city" in status and " 3 " in status  # three posts collected
+
+
+def test_sources_add_takes_connector_settings_with_set(tmp_path: Path) -> None:
+    db = tmp_path / "s.db"
+    added = wf(
+        db, "sources", "add", "askreddit", "--kind", "reddit",
+        "--set", 'subreddits=["askreddit"]', "--set", "client_id_env=REDDIT_ID",
+        "--set", "client_secret_env=REDDIT_SECRET", env=SAM,
+    )  # fmt: skip
+    assert "Added source askreddit (reddit" in added.stdout
+    bad = wf(db, "sources", "add", "x", "--kind", "reddit", "--set", "no-equals-sign", env=SAM, check=False)
+    assert bad.returncode == 2 and "expected KEY=VALUE" in bad.stderr
+    secret = wf(
+        db, "sources", "add", "y", "--kind", "reddit", "--set", 'subreddits=["a"]',
+        "--set", "client_secret=hunter2", env=SAM, check=False,
+    )  # fmt: skip
+    assert secret.returncode != 0 and "hunter2" not in secret.stdout

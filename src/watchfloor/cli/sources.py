@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from watchfloor.cli.app import app, out, state_of
+from watchfloor.domain.errors import InputError
 from watchfloor.domain.sources import Source
 from watchfloor.services.sources import add_source, list_sources, remove_source, set_source_active
 
@@ -20,6 +22,20 @@ sources_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sources_app, name="sources")
+
+
+def _settings(pairs: list[str]) -> dict[str, object]:
+    """``KEY=VALUE`` pairs as a config mapping; VALUE as JSON when it parses, else as text."""
+    parsed: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--set {pair!r}: expected KEY=VALUE, e.g. --set channel_id=UCxyz")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
 
 
 def _ago(source: Source, now: datetime) -> str:
@@ -43,10 +59,23 @@ def sources_add(
     follow_next: Annotated[
         bool, typer.Option(help="Follow rel=next links to newer pages (forward-paged archives only).")
     ] = False,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help=(
+                "A connector setting KEY=VALUE (repeatable); VALUE is JSON when it parses as JSON "
+                "(--set subreddits='[\"askreddit\"]' --set limit=50), else text. See docs/connectors.md."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Add a source, collected under your legal basis (--basis / WATCHFLOOR_BASIS).
 
     Example: watchfloor --basis 1 sources add city-news --kind rss --url https://example.org/feed.xml
+
+    Other kinds take their settings with --set, e.g. watchfloor sources add askreddit --kind reddit
+    --set subreddits='["askreddit"]' --set client_id_env=REDDIT_ID --set client_secret_env=REDDIT_SECRET
     """
     state = state_of(ctx)
     config: dict[str, object] = {"every": every}
@@ -54,6 +83,7 @@ def sources_add(
         config["url"] = url
     if follow_next:
         config["follow_next"] = True
+    config.update(_settings(setting or []))
     source = add_source(
         state.context(), actor=state.actor(), name=name, kind=kind, config=config, basis_id=state.basis_id()
     )
