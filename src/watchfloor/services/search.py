@@ -1,4 +1,6 @@
-"""Search, count, export and statistics over stored posts, each recorded in the audit log.
+"""Search, count and statistics over stored posts, each recorded in the audit log.
+
+Exports are not here: nothing leaves without review (services/dissemination.py).
 
 Each call records one event in its own transaction: the analyst's query, sort and limits, and which
 posts came back (their ids, or a count and a digest of the ids for large results), never post text.

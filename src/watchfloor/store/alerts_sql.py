@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, tuple_, update
+from sqlalchemy import ColumnElement, Connection, case, func, select, tuple_, update
 
 from watchfloor.domain.alerts import ACTIVE_STATUSES, Alert, AlertDraft
 from watchfloor.store import alert_rows
@@ -48,6 +48,34 @@ def _group_key(draft: AlertDraft) -> _GroupKey:
     if draft.cluster_id is not None:
         return (draft.rule_id, "cluster", draft.cluster_id)
     return (draft.rule_id, "post", _post_key(draft)[1])
+
+
+def alert_conditions(where: AlertFilter) -> list[ColumnElement[bool]]:
+    """The SQL conditions of an alert filter, shared by the queue listing and the live queue.
+
+    ``platform`` and ``lang`` look at the post that raised the alert; ``lang`` is stored as the primary
+    subtag, casefolded (rows.post_terms): "en-GB" finds "en" posts.
+    """
+    found: list[ColumnElement[bool]] = []
+    if where.statuses is not None:
+        found.append(alerts.c.status.in_(where.statuses))
+    if where.severities is not None:
+        found.append(alerts.c.severity.in_(where.severities))
+    if where.rule_id is not None:
+        found.append(alerts.c.rule_id == where.rule_id)
+    if where.assignee is not None:
+        found.append(alerts.c.assignee == where.assignee)
+    if where.platform is not None:
+        found.append(alerts.c.post_id.in_(select(posts.c.id).where(posts.c.platform == where.platform)))
+    if where.lang is not None:
+        lang = where.lang.split("-")[0].casefold()
+        in_lang = select(post_terms.c.post_id).where(post_terms.c.kind == "lang", post_terms.c.value == lang)
+        found.append(alerts.c.post_id.in_(in_lang))
+    if where.deadline_before is not None:
+        found.append(alerts.c.deadline_us < to_micros(where.deadline_before))
+    if where.created_since is not None:
+        found.append(alerts.c.created_us >= to_micros(where.created_since))
+    return found
 
 
 class AlertsSql:
@@ -279,27 +307,10 @@ class AlertsSql:
         ``platform`` and ``lang`` look at the post that raised the alert (a burst's sample post); other
         posts grouped into it later are not consulted.
         """
-        stmt = select(alerts).order_by(alerts.c.deadline_us, alerts.c.id).limit(limit)
-        if where.statuses is not None:
-            stmt = stmt.where(alerts.c.status.in_(where.statuses))
-        if where.severities is not None:
-            stmt = stmt.where(alerts.c.severity.in_(where.severities))
-        if where.rule_id is not None:
-            stmt = stmt.where(alerts.c.rule_id == where.rule_id)
-        if where.assignee is not None:
-            stmt = stmt.where(alerts.c.assignee == where.assignee)
-        if where.platform is not None:
-            on_platform = select(posts.c.id).where(posts.c.platform == where.platform)
-            stmt = stmt.where(alerts.c.post_id.in_(on_platform))
-        if where.lang is not None:
-            # Stored as the primary subtag, casefolded (rows.post_terms): "en-GB" finds "en" posts.
-            lang = where.lang.split("-")[0].casefold()
-            in_lang = select(post_terms.c.post_id).where(
-                post_terms.c.kind == "lang", post_terms.c.value == lang
-            )
-            stmt = stmt.where(alerts.c.post_id.in_(in_lang))
-        if where.deadline_before is not None:
-            stmt = stmt.where(alerts.c.deadline_us < to_micros(where.deadline_before))
-        if where.created_since is not None:
-            stmt = stmt.where(alerts.c.created_us >= to_micros(where.created_since))
+        stmt = (
+            select(alerts)
+            .where(*alert_conditions(where))
+            .order_by(alerts.c.deadline_us, alerts.c.id)
+            .limit(limit)
+        )
         return [alert_rows.alert_from_row(r) for r in self.conn.execute(stmt)]

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, func, or_, select, 
 
 from watchfloor.domain.alerts import Alert, AlertStatus
 from watchfloor.store import alert_rows, rows
+from watchfloor.store.alerts_sql import alert_conditions
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.ports import AlertFilter, StoredPost
 from watchfloor.store.rows import to_micros
@@ -34,30 +35,6 @@ def _stored(row: Row[Any, Any, Any, Any]) -> StoredPost:
         cluster_id=row.cluster_id,
         deleted_at=rows.from_micros(row.deleted_us),
     )
-
-
-def alert_conditions(where: AlertFilter) -> list[ColumnElement[bool]]:
-    """The SQL conditions of ``where`` (the same meaning as ``AlertsSql.list_alerts``)."""
-    found: list[ColumnElement[bool]] = []
-    if where.statuses is not None:
-        found.append(alerts.c.status.in_(where.statuses))
-    if where.severities is not None:
-        found.append(alerts.c.severity.in_(where.severities))
-    if where.rule_id is not None:
-        found.append(alerts.c.rule_id == where.rule_id)
-    if where.assignee is not None:
-        found.append(alerts.c.assignee == where.assignee)
-    if where.platform is not None:
-        found.append(alerts.c.post_id.in_(select(posts.c.id).where(posts.c.platform == where.platform)))
-    if where.lang is not None:
-        lang = where.lang.split("-")[0].casefold()
-        in_lang = select(post_terms.c.post_id).where(post_terms.c.kind == "lang", post_terms.c.value == lang)
-        found.append(alerts.c.post_id.in_(in_lang))
-    if where.deadline_before is not None:
-        found.append(alerts.c.deadline_us < to_micros(where.deadline_before))
-    if where.created_since is not None:
-        found.append(alerts.c.created_us >= to_micros(where.created_since))
-    return found
 
 
 class ConsoleSql:
