@@ -39,8 +39,11 @@ from watchfloor.services import (
     collect,
     dissemination,
     handover,
+    images,
     ingest,
     legal,
+    media,
+    media_info,
     posts,
     reports,
     retention,
@@ -190,6 +193,10 @@ SCENARIOS: dict[str, Scenario] = {
     ),
     "lists.write": lambda e, a, o: rules.set_account_list(e.ctx, actor=a, name=f"l{e.n()}", members=["@x"]),
     "lists.read": lambda e, a, o: rules.account_lists(e.ctx, actor=a),
+    "images.write": lambda e, a, o: images.create_image_list(
+        e.ctx, actor=a, name=f"i{e.n()}", description="known flyers", basis_id=e.basis
+    ),
+    "images.read": lambda e, a, o: images.image_lists(e.ctx, actor=a),
     "alerts.read": lambda e, a, o: alerts.list_alerts(e.ctx, actor=a, where=AlertFilter()),
     "alerts.claim": lambda e, a, o: alerts.claim_alert(e.ctx, actor=a, alert_id=e.open_alert()),
     "alerts.work": lambda e, a, o: alerts.dismiss_alert(
@@ -269,6 +276,8 @@ SCENARIOS: dict[str, Scenario] = {
         Batch(),
         actor=a,
     ),
+    "media.fetch": lambda e, a, o: media.fetch_due_media(e.ctx, actor=a, limit=1),
+    "media.read": lambda e, a, o: media_info.media_status(e.ctx, actor=a),
 }
 
 

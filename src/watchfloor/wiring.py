@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from watchfloor.config import Settings
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.services.context import ServiceContext
-from watchfloor.store.engine import open_store
+from watchfloor.store.engine import is_postgres_url, open_store
+from watchfloor.store.media_files import MediaFiles
+
+
+def media_root(settings: Settings) -> Path | None:
+    """The media directory: the setting, else ``<SQLite file>.media`` beside the database; ``None`` for
+    PostgreSQL without the setting (the media service then says it must be set)."""
+    if settings.media_dir:
+        return Path(settings.media_dir).expanduser()
+    if is_postgres_url(settings.database_url) or settings.database_url == ":memory:":
+        return None
+    database = Path(settings.database_url).expanduser()
+    return database.with_name(database.name + ".media")
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> ServiceContext:
     """Open the configured store (migrating it) and return the context services run in."""
+    root = media_root(settings)
     return ServiceContext(
-        store=open_store(settings.database_url), clock=clock or SystemClock(), settings=settings
+        store=open_store(settings.database_url),
+        clock=clock or SystemClock(),
+        settings=settings,
+        media=MediaFiles(root) if root is not None else None,
     )

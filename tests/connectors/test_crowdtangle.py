@@ -70,6 +70,8 @@ def test_thousands_separators_and_other_zones(pages: Path) -> None:
     assert photo.created_at == datetime(2021, 7, 6, 16, 0, tzinfo=UTC)  # CEST = UTC+2
     assert photo.text is None  # empty Message: absent, never ""
     assert photo.urls == ()  # the Link is the photo page itself, not a link in the post
+    assert photo.image_text == "STAY COOL"  # CrowdTangle's own OCR of the photo: image: finds it
+    assert by_id["100064012345678_812345678901234"].image_text is None
     story = by_id["100064012345678_4312345678900005"]
     assert story.created_at == datetime(2021, 7, 6, 22, 0, tzinfo=UTC)  # AEST = UTC+10
     assert story.metrics is None  # every count blank: none reported

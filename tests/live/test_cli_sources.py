@@ -52,7 +52,10 @@ def test_run_collects_serves_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path
     wf(db, "sources", "add", "gone", "--url", feeds.url("/gone.xml"), env=SAM)
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), "run", "--metrics-port", str(port)],
+        [
+            *(sys.executable, "-m", "watchfloor.cli.main", "--db", str(db)),
+            *("run", "--no-media", "--metrics-port", str(port)),
+        ],
         env={**os.environ, **ENV},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -39,7 +39,7 @@ def start(db: Path, crashpoint: str | None = None) -> subprocess.Popen[bytes]:
     if crashpoint:
         env["WATCHFLOOR_CRASHPOINT"] = crashpoint
     return subprocess.Popen(
-        [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), "run"],
+        [sys.executable, "-m", "watchfloor.cli.main", "--db", str(db), "run", "--no-media"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

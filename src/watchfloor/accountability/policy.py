@@ -72,6 +72,8 @@ POLICY: dict[str, Grant] = {
     "rules.approve": _g("approve a sensitive rule (second person)", not_own={"supervisor"}),
     "lists.write": _g("create or change an account list", _ANALYSTS),
     "lists.read": _g("list account lists", _ANALYSTS | {"auditor"}),
+    "images.write": _g("create a known-image list, add or remove its images", _ANALYSTS),
+    "images.read": _g("list known-image lists and their hashes", _ANALYSTS | {"auditor"}),
     # alerts and shifts
     "alerts.read": _g("list and read alerts", _ANALYSTS),
     "alerts.claim": _g("claim an alert", _ANALYSTS),
@@ -114,6 +116,11 @@ POLICY: dict[str, Grant] = {
     "sources.manage": _g("add, pause, resume or remove a live source", {"supervisor", "admin"}),
     "sources.read": _g("list live sources and their status", _ANALYSTS | {"auditor", "admin"}),
     "sources.collect": _g("store a batch a live source fetched (the runner)", {"admin"}),
+    # media the posts reference
+    "media.fetch": _g("fetch, store and enrich the media posts reference (the media fetcher)", {"admin"}),
+    "media.read": _g(
+        "see the media queue's status and a stored file's metadata and text", _ANALYSTS | {"admin"}
+    ),
 }
 
 # What scheduled jobs and the demo loader may do on their own; approvals are never among them.
@@ -130,6 +137,7 @@ SYSTEM_OPERATIONS = frozenset(
         "basis.read",
         "basis.enforce",
         "sources.collect",
+        "media.fetch",
     }
 )
 

@@ -6,6 +6,10 @@ Transient errors back off exponentially with full jitter (at least the ``Retry-A
 asked for); a permanent error marks the source failed with the reason and ends its thread. SIGTERM and
 SIGINT let each thread finish and commit the batch in hand, then the command exits 0. Log lines are
 JSON objects on stderr; ``--metrics-port`` serves Prometheus metrics on 127.0.0.1.
+
+With ``--media`` (the default) one more thread fetches the photos and videos stored posts reference
+(``services/media.py``), a batch at a time, waiting ``MEDIA_IDLE_SECONDS`` when nothing is due and
+backing off when the store fails; on SIGTERM it hands back what it has not started and stops.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_serv
 
 from watchfloor.cli.app import app, err, state_of
 from watchfloor.connectors.live.registry import build
-from watchfloor.domain.errors import Conflict, NotFound, Permanent, Transient, WatchfloorError
+from watchfloor.domain.errors import ConfigError, Conflict, NotFound, Permanent, Transient, WatchfloorError
 from watchfloor.domain.sources import Source
 from watchfloor.services.collect import (
     check_source_basis,
@@ -36,10 +40,13 @@ from watchfloor.services.collect import (
     sources_to_run,
 )
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.media import MEDIA_FETCHER, fetch_due_media
 from watchfloor.services.sources import add_source, list_sources
 
 BACKOFF_BASE = 1.0  # seconds; the first retry waits up to this long
 BACKOFF_CAP = 600.0  # seconds; no retry waits longer (unless the platform's Retry-After says so)
+MEDIA_BATCH = 10  # media entries per run of the fetcher (small: SIGTERM waits for the file in hand)
+MEDIA_IDLE_SECONDS = 30.0  # how long the media thread waits when nothing is due
 
 
 def log(event: str, **fields: Any) -> None:
@@ -67,6 +74,7 @@ class Metrics:
         self.errors = Counter("watchfloor_fetch_errors", "Failed fetches", ["source", "kind"], registry=r)
         self.quarantined = Counter("watchfloor_quarantined", "Records quarantined", ["source"], registry=r)
         self.alerts = Counter("watchfloor_alerts_raised", "Alerts raised", ["source"], registry=r)
+        self.media = Counter("watchfloor_media", "Media queue entries by outcome", ["outcome"], registry=r)
         self.lag = Gauge(
             "watchfloor_source_lag_seconds", "Seconds since the last stored batch", ["source"], registry=r
         )
@@ -154,6 +162,51 @@ class SourceWorker(threading.Thread):
         return -1.0 if lag is None else lag
 
 
+class MediaWorker(threading.Thread):
+    """Fetches due media until ``stop`` is set; a missing media directory stops only this thread."""
+
+    def __init__(self, ctx: ServiceContext, stop: threading.Event, metrics: Metrics) -> None:
+        super().__init__(name="media-fetcher", daemon=True)
+        self.ctx, self.stop, self.metrics = ctx, stop, metrics
+
+    def run(self) -> None:
+        failures = 0
+        while not self.stop.is_set():
+            try:
+                summary = fetch_due_media(
+                    self.ctx, actor=MEDIA_FETCHER, limit=MEDIA_BATCH, should_stop=self.stop.is_set
+                )
+            except ConfigError as exc:
+                log("media_stopped", reason=str(exc))
+                return
+            except Exception as exc:  # a store outage or a bug: keep the runner up, back off, try again
+                failures += 1
+                delay = backoff(failures, None)
+                log(
+                    "media_retry",
+                    error=f"{type(exc).__name__}: {exc}",
+                    attempt=failures,
+                    wait_s=round(delay, 2),
+                )
+                self.stop.wait(delay)
+                continue
+            failures = 0
+            for outcome in ("fetched", "reused", "retried", "failed", "refused"):
+                self.metrics.media.labels(outcome).inc(getattr(summary, outcome))
+            if summary.claimed:
+                log(
+                    "media",
+                    fetched=summary.fetched,
+                    reused=summary.reused,
+                    retried=summary.retried,
+                    failed=summary.failed,
+                    refused=summary.refused,
+                    completed_posts=len(summary.completed_post_ids),
+                )
+            if summary.claimed < MEDIA_BATCH:
+                self.stop.wait(MEDIA_IDLE_SECONDS)
+
+
 def _ensure_sources(state: Any, path: Path) -> None:
     """Add the missing sources a TOML file lists (``[[source]]``: name, kind, url, every, basis).
 
@@ -187,6 +240,9 @@ def run_sources(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus /metrics on 127.0.0.1:PORT.")
     ] = None,
+    media: Annotated[
+        bool, typer.Option(help="Also fetch the photos and videos stored posts reference (docs/media.md).")
+    ] = True,
 ) -> None:
     """Collect every active source until SIGTERM or Ctrl-C. Example: watchfloor run --metrics-port 9108"""
     state = state_of(ctx)
@@ -209,10 +265,16 @@ def run_sources(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     workers = [SourceWorker(context, s, stop, write, metrics) for s in active]
-    log("started", sources=[s.name for s in active], metrics_port=metrics_port)
+    media_worker = MediaWorker(context, stop, metrics) if media else None
+    log("started", sources=[s.name for s in active], metrics_port=metrics_port, media=media)
     for worker in workers:
         worker.start()
+    if media_worker is not None:
+        media_worker.start()
     while any(w.is_alive() for w in workers):
         for worker in workers:
             worker.join(timeout=0.2)
+    stop.set()  # every source has stopped: so does the media thread
+    if media_worker is not None:
+        media_worker.join()
     log("stopped")

@@ -143,6 +143,7 @@ class RetentionCounts(msgspec.Struct, kw_only=True):
     case_ids: list[int] = msgspec.field(default_factory=list)
     alert_ids: list[int] = msgspec.field(default_factory=list)
     post_ids: list[int] = msgspec.field(default_factory=list)
+    media_sha256s: list[str] = msgspec.field(default_factory=list)  # stored media files nothing uses any more
 
     @property
     def posts(self) -> int:

@@ -83,6 +83,11 @@ class Post(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     geo: Geotag | None = None
     edited_at: datetime | None = None
     sensitive: bool | None = None
+    # Read from the post's photos and video keyframes by media enrichment (pipeline/media), after the
+    # post was stored: OCR text (searched and matched like the text; ``image:`` asks for it alone) and
+    # perceptual hashes as "pdq:<64 hex>" / "phash:<16 hex>" (``imagehash:~list`` rules compare them).
+    image_text: str | None = None
+    image_hashes: tuple[str, ...] = ()
 
     @property
     def key(self) -> tuple[str, str]:
@@ -110,7 +115,12 @@ class Post(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return self.quote_of is not None
 
     def searchable_text(self) -> str:
-        """Title and text joined: what full-text search and rules read."""
+        """Title, text and the text read from its images, joined: what full-text search and rules read."""
+        parts = [p for p in (self.title, self.text, self.image_text) if p]
+        return "\n".join(parts)
+
+    def own_text(self) -> str:
+        """Title and text only (without image text): what ``text:`` asks about."""
         parts = [p for p in (self.title, self.text) if p]
         return "\n".join(parts)
 

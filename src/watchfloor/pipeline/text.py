@@ -17,6 +17,8 @@ _NOT_MESSAGE = regex.compile(r"(?:https?://|www\.)\S+|(?<![\w.+-])@[\w.@-]+", re
 def searchable(post: Post) -> str:
     """Return ``post.searchable_text()`` (title and text), without its cost for the usual text-only post."""
     title, text = post.title, post.text
+    if post.image_text:  # an importer that carries image text (CrowdTangle's "Image Text")
+        return post.searchable_text()
     if not title:
         return text or ""
     return f"{title}\n{text}" if text else title

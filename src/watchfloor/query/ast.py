@@ -24,6 +24,9 @@ FieldName = Literal[
     "is",  # reply | repost | quote
     "since",  # ISO date or datetime, inclusive
     "until",  # ISO date or datetime, exclusive
+    "image",  # words (space-joined tokens) in the text read from the post's images
+    "text",  # words in the post's own title and text (not its image text)
+    "imagehash",  # "~name": an image within the match distance of a known-image list (rules only)
 ]
 
 FIELD_NAMES: tuple[str, ...] = (
@@ -38,6 +41,9 @@ FIELD_NAMES: tuple[str, ...] = (
     "is",
     "since",
     "until",
+    "image",
+    "text",
+    "imagehash",
 )
 
 

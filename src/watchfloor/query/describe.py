@@ -14,6 +14,10 @@ import re
 from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term
 from watchfloor.query.regexes import escape_slashes
 
+# Fields SQL answers only with a superset: image:/text: (the full-text index holds the post's own text and
+# its image text together) and imagehash: (Hamming distances are computed in Python).
+SCOPED_FIELDS = frozenset({"image", "text", "imagehash"})
+
 Literal = tuple[str, str]
 """``(kind, value)`` with kind ``word``, ``prefix``, ``phrase``, ``phrase_prefix`` or ``regex``.
 
@@ -121,13 +125,15 @@ def requires_literal(node: Node) -> bool:
 
 
 def needs_post_filter(node: Node) -> bool:
-    """Return whether ``node`` has NEAR or a regex, which SQL full-text search can only approximate.
+    """Return whether ``node`` has NEAR, a regex or an image field, which SQL can only approximate.
 
     A backend that translates such a query to SQL should run :func:`watchfloor.query.evaluate.matches`
     on the rows it gets back (SQLite FTS5 has unordered NEAR only; PostgreSQL has no "within n").
     """
     if isinstance(node, Near | Regex):
         return True
+    if isinstance(node, Field):  # the index cannot tell image text from the post's own text
+        return node.name in SCOPED_FIELDS
     if isinstance(node, And | Or):
         return any(needs_post_filter(child) for child in node.children)
     if isinstance(node, Not):

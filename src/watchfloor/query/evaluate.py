@@ -17,6 +17,12 @@ Semantics, in the shared tokens of :mod:`watchfloor.query.tokens`:
 - ``Regex`` is an RE2 search over the *original* text (title and text joined by a newline), not the
   tokens: case-insensitive unless the pattern starts with ``(?-i)``, but accents are not folded, so
   ``/bogota/`` does not find "Bogotá" (the word ``bogota`` does).
+- Text read from the post's images (``Post.image_text``) is part of the searched text, after the
+  title and text: plain words match it too. ``image:word`` (or ``image:"two words"``) asks for the
+  words in the image text only, ``text:word`` in the post's own title and text only.
+- ``imagehash:~name`` holds when one of the post's image hashes is within the match distance of one
+  in known-image list ``name`` (``lists["~name"]``: "pdq:<hex>" / "phash:<hex>" values); distances
+  are :data:`watchfloor.domain.media.PDQ_MATCH_DISTANCE` and ``PHASH_MATCH_DISTANCE``.
 - ``since`` is inclusive and ``until`` exclusive; a bare date means 00:00 UTC on that day, so
   ``since:2012-10-29 until:2012-10-30`` is all of 29 October (UTC).
 """
@@ -27,12 +33,13 @@ import bisect
 import functools
 import re
 import unicodedata
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from watchfloor.domain.errors import NotFound
+from watchfloor.domain.media import hashes_near
 from watchfloor.domain.post import Post
 from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term
 from watchfloor.query.fields import fold_handle, fold_hashtag, parse_instant
@@ -64,6 +71,9 @@ class Document:
     has: frozenset[str]  # subset of {"media", "links", "geo"}
     kinds: frozenset[str]  # subset of {"reply", "repost", "quote"}
     created_at: datetime
+    own_words: str = ""  # " tok tok ... ": the title and text tokens (text:)
+    image_words: str = ""  # " tok tok ... ": the image-text tokens (image:)
+    image_hashes: tuple[str, ...] = ()
 
     @classmethod
     def from_post(cls, post: Post) -> Document:
@@ -85,6 +95,7 @@ class Document:
             for name, flag in (("reply", post.is_reply), ("repost", post.is_repost), ("quote", post.is_quote))
             if flag
         }
+        own_words, image_words = scoped_words(post, tokens, spans)
         return cls(
             text=text,
             tokens=tuple(tokens),
@@ -101,7 +112,21 @@ class Document:
             has=frozenset(has),
             kinds=frozenset(kinds),
             created_at=post.created_at,
+            own_words=own_words,
+            image_words=image_words,
+            image_hashes=post.image_hashes,
         )
+
+
+def scoped_words(post: Post, tokens: Sequence[str], spans: Sequence[tuple[int, int]]) -> tuple[str, str]:
+    """``(" own tokens ", " image tokens ")`` of ``post.searchable_text()``'s tokens and spans.
+
+    Image text comes last in ``searchable_text()``: tokens starting past the own text are image words.
+    """
+    if not post.image_text:
+        return " " + " ".join(tokens) + " ", " "
+    own_count = bisect.bisect_left([start for start, _ in spans], len(post.own_text()))
+    return " " + " ".join(tokens[:own_count]) + " ", " " + " ".join(tokens[own_count:]) + " "
 
 
 def matches(node: Node, doc: Document, *, lists: AccountLists | None = None) -> bool:
@@ -258,6 +283,12 @@ def _field(node: Field, doc: Document, lists: AccountLists | None) -> bool:
         return any(host == value or host.endswith("." + value) for host in doc.hosts)
     if name == "url":
         return any(value in url for url in doc.urls)
+    if name == "image":
+        return f" {value} " in doc.image_words
+    if name == "text":
+        return f" {value} " in doc.own_words
+    if name == "imagehash":
+        return bool(doc.image_hashes) and hashes_near(doc.image_hashes, _list_members(value, lists))
     members: Collection[str] = {
         "platform": (doc.platform,),
         "lang": doc.langs,
@@ -271,6 +302,8 @@ def _field(node: Field, doc: Document, lists: AccountLists | None) -> bool:
 
 def _list_members(name: str, lists: AccountLists | None) -> Collection[str]:
     if lists is None or name not in lists:
+        if name.startswith("~"):
+            raise NotFound(f"Known-image list '{name[1:]}' was not found; create it or correct the rule.")
         raise NotFound(f"Account list '{name}' was not found; create it or correct the rule.")
     return lists[name]
 

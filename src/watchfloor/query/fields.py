@@ -13,7 +13,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 
 from watchfloor.query.ast import FieldName
-from watchfloor.query.tokens import normalise_text
+from watchfloor.query.tokens import normalise_text, tokenize
 
 PLATFORMS: tuple[str, ...] = (
     "bluesky", "mastodon", "twitter", "reddit", "youtube",
@@ -43,6 +43,9 @@ FIELD_KEYS: dict[str, FieldName | None] = {
     "after": "since",
     "until": "until",
     "before": "until",
+    "image": "image",
+    "text": "text",
+    "imagehash": "imagehash",
 }
 
 HAS_VALUES = {
@@ -128,6 +131,10 @@ def normalise_value(name: FieldName, raw: str) -> str:
         return _domain(raw)
     if name == "url":
         return _url(raw)
+    if name in ("image", "text"):
+        return _words(raw, name)
+    if name == "imagehash":
+        return _image_list(raw)
     if name == "has":
         return _choice(raw, HAS_VALUES, "has")
     if name == "is":
@@ -186,6 +193,30 @@ def _domain(raw: str) -> str:
     if "" in value.split("."):
         raise ValueProblem(f"'{raw}' is not a host name", hint)
     return value
+
+
+def _words(raw: str, key: str) -> str:
+    """``image:``/``text:`` values: one word or a quoted phrase, as space-joined normalised tokens."""
+    words = tokenize(raw)
+    if not words:
+        raise ValueProblem(
+            f"'{raw}' has no letters or digits",
+            f'Write a word or a quoted phrase: {key}:flood or {key}:"water rising".',
+        )
+    return " ".join(words)
+
+
+def _image_list(raw: str) -> str:
+    """``imagehash:~name``: the '~' says "near", the name is a known-image list's."""
+    if not raw.startswith("~"):
+        raise ValueProblem(
+            f"'{raw}' is not a known-image list",
+            "Write imagehash:~list-name (the '~' means within the match distance of an image in the list).",
+        )
+    name = unicodedata.normalize("NFKC", raw[1:]).casefold()
+    hint = "List names contain letters, digits, '_', '.' and '-'."
+    _require_chars(name, _LIST_EXTRA, "a list name", hint, 1)
+    return "~" + name
 
 
 def _url(raw: str) -> str:

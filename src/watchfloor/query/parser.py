@@ -55,7 +55,8 @@ _FIELD_EXAMPLES = {
     "mention": "mention:alice", "mentions": "mentions:alice", "domain": "domain:example.com",
     "site": "site:example.com", "url": "url:example.com/news", "has": "has:media", "is": "is:reply",
     "since": "since:2012-10-29", "after": "after:2012-10-29", "until": "until:2012-11-01",
-    "before": "before:2012-11-01",
+    "before": "before:2012-11-01", "image": "image:bitcoin", "text": "text:bitcoin",
+    "imagehash": "imagehash:~scam-kit",
 }  # fmt: skip
 
 
@@ -272,6 +273,12 @@ class _Builder(Transformer[Token, "_Located | None"]):
                 pos,
                 "Account lists are only allowed in rules",
                 "account lists only work in rules; to search one account write from:handle",
+            )
+        if canonical == "imagehash" and not self._allow_lists:
+            raise self._error(
+                pos,
+                "Known-image lists are only allowed in rules",
+                "imagehash:~list works in rules; back-test the rule to find stored posts with those images",
             )
         try:
             if not is_list:

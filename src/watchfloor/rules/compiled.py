@@ -69,13 +69,22 @@ def compile_query(
         volume=volume,
         predicate=_predicate(query.root),
         cover=_cover(query.root),
-        lists=frozenset(f.value[1:] for f in _all_fields(query.root) if _is_list(f)),
+        lists=frozenset(_list_key(f) for f in _all_fields(query.root) if _names_list(f)),
         fields=tuple(dict.fromkeys(positive)),
     )
 
 
 def _is_list(node: Field) -> bool:
     return node.name == "from" and node.value.startswith("@")
+
+
+def _names_list(node: Field) -> bool:
+    return _is_list(node) or node.name == "imagehash"
+
+
+def _list_key(node: Field) -> str:
+    """The key in the matcher's lists: an account list's name, or "~name" for a known-image list."""
+    return node.value if node.name == "imagehash" else node.value[1:]
 
 
 def _all_fields(node: Node) -> list[Field]:
@@ -177,6 +186,10 @@ def _field_predicate(node: Field) -> Predicate:
         return lambda view: value in view.kinds()
     if name == "platform":
         return lambda view: view.post.platform.casefold() == value
+    if name == "imagehash":  # most posts have no image hashes: answer those without building a Document
+        return lambda view: bool(view.post.image_hashes) and matches(node, view.doc, lists=view.lists)
+    if name in ("image", "text"):
+        return lambda view: f" {value} " in view.tokstr and matches(node, view.doc)
     # domain: and url: read hosts parsed from links; a post without links has none to match.
     return lambda view: bool(view.post.urls or view.post.domains) and matches(node, view.links)
 
@@ -221,6 +234,8 @@ def _cover(node: Node) -> frozenset[Key] | None:
             return frozenset({("list", node.value[1:]) if _is_list(node) else ("from", node.value)})
         if node.name in ("hashtag", "mention"):
             return frozenset({(node.name, node.value)})
+        if node.name in ("image", "text"):  # the words are in the token string either way
+            return frozenset({("text", f" {node.value} ")})
         return None
     if isinstance(node, Near):
         sides = [c for c in (_cover(node.left), _cover(node.right)) if c is not None]

@@ -47,11 +47,15 @@ class _RegexSet:
 
 
 def check_lists(rules: Iterable[CompiledRule], lists: Mapping[str, frozenset[str]]) -> None:
-    """Raise :class:`NotFound` if a rule names an account list that ``lists`` lacks."""
+    """Raise :class:`NotFound` if a rule names an account or known-image ("~name") list ``lists`` lacks."""
     missing = sorted({(name, r.rule_id) for r in rules for name in r.lists if name not in lists})
     if missing:
-        named = ", ".join(f"'{name}' (rule {rule_id})" for name, rule_id in missing[:5])
-        raise NotFound(f"Account lists not found: {named}; create them or correct the rules.")
+        named = ", ".join(
+            f"{'known-image list' if name.startswith('~') else 'account list'} '{name.removeprefix('~')}' "
+            f"(rule {rule_id})"
+            for name, rule_id in missing[:5]
+        )
+        raise NotFound(f"Lists not found: {named}; create them or correct the rules.")
 
 
 class Segment:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 import msgspec
 
 from watchfloor.domain.post import Post
-from watchfloor.query.evaluate import Document
+from watchfloor.query.evaluate import Document, scoped_words
 from watchfloor.query.fields import fold_handle, fold_hashtag
 
 # The shared tokeniser's token pattern. It is private there; the matcher needs the raw runs (see
@@ -144,10 +144,12 @@ class PostView:
                 positions.setdefault(token, []).append(index)
             post = self.post
             linked = post.urls or post.domains
+            spans = tuple(exact_spans(self.text, (self.tokens, self._normalised)))
+            own_words, image_words = scoped_words(post, self.tokens, spans)
             self._doc = Document(
                 text=self.text,
                 tokens=tuple(self.tokens),
-                spans=tuple(exact_spans(self.text, (self.tokens, self._normalised))),
+                spans=spans,
                 positions={token: tuple(found) for token, found in positions.items()},
                 vocabulary=tuple(sorted(positions)),
                 platform=post.platform.casefold(),
@@ -160,5 +162,8 @@ class PostView:
                 has=self.has(),
                 kinds=self.kinds(),
                 created_at=post.created_at,
+                own_words=own_words,
+                image_words=image_words,
+                image_hashes=post.image_hashes,
             )
         return self._doc

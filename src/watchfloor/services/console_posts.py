@@ -23,10 +23,12 @@ from watchfloor.domain.actor import Actor
 from watchfloor.domain.alerts import Alert, AlertEvent
 from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import NotFound
+from watchfloor.domain.media import ImageMatch
 from watchfloor.domain.oversight import Case
 from watchfloor.domain.rules import RuleVersion
 from watchfloor.query.fields import fold_handle
 from watchfloor.services.access import access_alert_or_raise, allowed, authorize, require_basis
+from watchfloor.services.console_media import ShownMedia, image_matches, shown_media
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.services.watch_checks import note_account_view
@@ -49,6 +51,7 @@ class PostContext:
     replies: list[StoredPost]
     near_duplicates: list[StoredPost]
     basis_id: int
+    media: list[ShownMedia] = field(default_factory=list)  # its photos/videos and what was fetched
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class AlertPage:
     context: PostContext | None  # None: the post was purged (or a burst has no sample)
     cluster: list[int]  # active alerts sharing the post's near-duplicate cluster
     cases: list[Case] = field(default_factory=list)  # open cases it can be added to
+    image_matches: list[ImageMatch] = field(default_factory=list)  # imagehash:~list rules: nearest image
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ def _context(tx: StoreTx, item: StoredPost, raw: tuple[str, bytes] | None, basis
         replies=replies,
         near_duplicates=near,
         basis_id=basis_id,
+        media=shown_media(tx, item.id),
     )
 
 
@@ -195,6 +200,7 @@ def alert_page(ctx: ServiceContext, *, actor: Actor, alert_id: int, basis_id: in
             context=context,
             cluster=cluster,
             cases=tx.list_cases(status="open") if allowed(actor, "cases.read") else [],
+            image_matches=image_matches(tx, first.post, rule.query) if first else [],
         )
         objects, details = _shown(context)
         grouped, grouped_digest = object_refs("post", [p.id for p in page.grouped_posts])

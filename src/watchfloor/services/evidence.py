@@ -2,7 +2,9 @@
 
 Capturing a post stores, under the case's legal basis, its raw payload exactly as received, a
 rendered HTML snapshot (self-contained and escaped: no scripts, nothing fetched) and a metadata file
-(address, capture time in UTC, capturer, tool and version, legal basis, the other parts' SHA-256).
+(address, capture time in UTC, capturer, tool and version, legal basis, the other parts' SHA-256), and
+the post's photos and videos as fetched (``media-<position>.<ext>``; a file not fetched, or missing on
+disk, is listed in the metadata as missing rather than silently left out).
 Each part is stored by the SHA-256 of its bytes in a write-once blob table: no service changes or
 deletes evidence (only the retention purge, with its closed case), and :func:`verify_evidence`
 re-hashes every stored part so that a change made behind the store's back shows up as a mismatch.
@@ -126,6 +128,34 @@ def _raw_part(tx: StoreTx, stored: StoredPost) -> tuple[str, str, bytes]:
     return f"raw.{fmt}", _RAW_TYPES.get(fmt, "application/octet-stream"), raw[1]
 
 
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+               "image/bmp": "bmp", "image/avif": "avif", "video/mp4": "mp4", "video/webm": "webm",
+               "video/quicktime": "mov", "video/x-matroska": "mkv"}  # fmt: skip
+
+
+def _media_parts(
+    ctx: ServiceContext, tx: StoreTx, post_id: int
+) -> tuple[list[tuple[str, str, bytes]], list[str]]:
+    """The post's fetched media files as parts, and what could not be included (and why)."""
+    files: list[tuple[str, str, bytes]] = []
+    missing: list[str] = []
+    for entry, obj in tx.media_for_post(post_id):
+        where = f"media {entry.position} ({entry.url})"
+        if obj is None:
+            missing.append(f"{where}: {entry.state}" + (f", {entry.last_error}" if entry.last_error else ""))
+            continue
+        if ctx.media is None or not ctx.media.exists(obj.sha256):
+            missing.append(f"{where}: the stored file {obj.sha256} is not on disk")
+            continue
+        data = ctx.media.read(obj.sha256)
+        if sha256_hex(data) != obj.sha256:
+            missing.append(f"{where}: the stored file no longer matches its SHA-256 {obj.sha256}")
+            continue
+        name = f"media-{entry.position}.{_EXTENSIONS.get(obj.media_type, 'bin')}"
+        files.append((name, obj.media_type, data))
+    return files, missing
+
+
 def _store_parts(tx: StoreTx, files: list[tuple[str, str, bytes]]) -> list[EvidencePart]:
     parts = []
     for name, media_type, data in files:
@@ -159,6 +189,7 @@ def capture_evidence(ctx: ServiceContext, *, actor: Actor, case_id: int, post_id
         stored = found[0]
         raw_name, raw_type, raw_bytes = _raw_part(tx, stored)
         raw_sha = sha256_hex(raw_bytes)
+        media_files, media_missing = _media_parts(ctx, tx, post_id)
         snapshot = render_snapshot(
             stored,
             case_id=case_id,
@@ -178,7 +209,12 @@ def capture_evidence(ctx: ServiceContext, *, actor: Actor, case_id: int, post_id
             "captured_by": actor.name,
             "tool": TOOL,
             "legal_basis": {"id": basis.id, "title": basis.title, "authority": basis.authority},
-            "parts": {raw_name: raw_sha, SNAPSHOT: sha256_hex(snapshot)},
+            "parts": {
+                raw_name: raw_sha,
+                SNAPSHOT: sha256_hex(snapshot),
+                **{name: sha256_hex(data) for name, _type, data in media_files},
+            },
+            "media_missing": media_missing,
         }
         meta_bytes = (
             json.dumps(metadata, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -189,6 +225,7 @@ def capture_evidence(ctx: ServiceContext, *, actor: Actor, case_id: int, post_id
                 (raw_name, raw_type, raw_bytes),
                 (SNAPSHOT, "text/html", snapshot),
                 (METADATA, "application/json", meta_bytes),
+                *media_files,
             ],
         )
         item = tx.create_evidence(

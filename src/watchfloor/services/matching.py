@@ -39,6 +39,7 @@ class MatcherCache:
                 return self._matcher, self._versions
             versions = {r.id: r.current for r in tx.list_rules(status="active")}
             lists = {a.name: frozenset(a.members) for a in tx.account_lists()}
+            lists.update(tx.image_list_hashes())  # "~name": known-image lists (imagehash:~name)
             if self._matcher is None:
                 matcher = Matcher.build([compile_rule(v) for v in versions.values()], lists)
             else:

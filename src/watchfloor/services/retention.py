@@ -7,7 +7,9 @@ and posts follow the two periods above in the same run; posts their platform rep
 the next purge. A legal hold on a case, alert or post overrides every period. One purge is one
 transaction and one ``retention.purge`` audit event holding the counts and digests of the removed ids,
 never content; the audit log itself is never purged, so it still verifies afterwards. A dry run
-(``retention.read``) reports the same counts and removes nothing.
+(``retention.read``) reports the same counts and removes nothing. Fetched media files no remaining
+post, evidence item or known-image list uses are deleted from the media directory after the purge
+commits (their rows go with it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from watchfloor.domain.oversight import RetentionCounts
 from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import ids_digest, object_refs, record, refusals_recorded
+from watchfloor.store.media_files import MediaFiles
 
 __all__ = ["purge"]
 
@@ -54,5 +57,17 @@ def purge(ctx: ServiceContext, *, actor: Actor, dry_run: bool = False) -> Retent
         }
         if counts.post_ids:  # always a digest: a purge can remove millions of posts
             details["post_ids_sha256"] = ids_digest("post", counts.post_ids)
+        details["media_files"] = len(counts.media_sha256s)
         record(tx, actor=actor, action=action, at=now, object_ids=(*case_refs, *alert_refs), details=details)
-        return counts
+    if not dry_run and counts.media_sha256s and ctx.media is not None:
+        _delete_media_files(ctx, ctx.media, counts.media_sha256s)
+    return counts
+
+
+def _delete_media_files(ctx: ServiceContext, files: MediaFiles, hashes: list[str]) -> None:
+    """Delete the files of media objects the committed purge removed, unless one was stored again since
+    (a fetcher may have stored the same bytes for another post in the meantime)."""
+    with ctx.store.snapshot() as tx:
+        gone = [sha for sha in hashes if tx.get_media_object(sha) is None]
+    for sha in gone:
+        files.delete(sha)

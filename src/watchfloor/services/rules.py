@@ -59,11 +59,22 @@ def parse_rule_query(text: str, lists: Mapping[str, frozenset[str]] | None = Non
                         column=column,
                         hint=f"create it first: watchfloor lists set {name} HANDLE [HANDLE ...]",
                     )
+            if isinstance(node, Field) and node.name == "imagehash" and node.value not in lists:
+                name = node.value[1:]
+                raise QuerySyntaxError(
+                    f"known-image list {name!r} does not exist",
+                    query=text,
+                    column=text.find(name) + 1 or 1,
+                    hint=f"create it first: watchfloor images create {name} --description ...",
+                )
     return query
 
 
 def _lists(tx: StoreTx) -> dict[str, frozenset[str]]:
-    return {a.name: frozenset(a.members) for a in tx.account_lists()}
+    """What rules resolve lists against: account lists by name, known-image lists as ``"~name"``."""
+    lists = {a.name: frozenset(a.members) for a in tx.account_lists()}
+    lists.update(tx.image_list_hashes())
+    return lists
 
 
 def _validate(tx: StoreTx, draft: RuleDraft) -> RuleDraft:

@@ -53,9 +53,10 @@ def add_source(
             raise InputError(f"a source needs a name of 1 to {_NAME_MAX} characters")
         if kind not in KINDS:
             raise InputError(f"unknown source kind {kind!r}: known kinds are {', '.join(sorted(KINDS))}")
-        if config.get("dids"):
+        followed = next((key for key in ("dids", "usernames") if config.get(key)), None)
+        if followed is not None:  # Jetstream dids, TikTok usernames
             raise InputError(
-                "a source that follows named accounts (dids) is monitoring those people: it needs a "
+                f"a source that follows named accounts ({followed}) is monitoring those people: it needs a "
                 "watch authorisation per account, which live sources cannot check yet; collect by "
                 "collection or hashtag, and follow accounts with `from:` rules (which need approved watches)"
             )

@@ -141,11 +141,15 @@ class SqliteDialect:
         benchmark). Up to 1000 posts share a microsecond; more spill into the next microsecond's slots
         (a microsecond-level reordering, never a lost post). Safe because every write transaction starts
         with BEGIN IMMEDIATE: one writer at a time.
+
+        An id is never given to a second post: the ids of purged posts stay in ``retired_post_ids``
+        (the audit log and old exports name posts by id), and slots continue after them.
         """
         bases = sorted({c * _ID_SLOTS for c in created})
         next_free = {base: base for base in bases}
-        for found in self.lookup(conn, "posts", "id", "id", bases):
-            base = int(found[0])
+        taken = {int(found[0]) for found in self.lookup(conn, "posts", "id", "id", bases)}
+        taken.update(int(found[0]) for found in self.lookup(conn, "retired_post_ids", "id", "id", bases))
+        for base in taken:
             next_free[base] = self._max_id_in(conn, base) + 1
         ids = []
         for stamp in created:
@@ -162,9 +166,13 @@ class SqliteDialect:
 
     @staticmethod
     def _max_id_in(conn: Connection, base: int) -> int:
-        """The highest post id in the microsecond slot range starting at ``base`` (``base - 1`` if none)."""
-        sql = "SELECT coalesce(max(id), ?) FROM posts WHERE id >= ? AND id < ?"
-        return int(conn.exec_driver_sql(sql, (base - 1, base, base + _ID_SLOTS)).scalar_one())
+        """The highest post id, live or retired, in the slots from ``base`` (else ``base - 1``)."""
+        sql = (
+            "SELECT max(coalesce((SELECT max(id) FROM posts WHERE id >= ? AND id < ?), ?), "
+            "coalesce((SELECT max(id) FROM retired_post_ids WHERE id >= ? AND id < ?), ?))"
+        )
+        end = base + _ID_SLOTS
+        return int(conn.exec_driver_sql(sql, (base, end, base - 1, base, end, base - 1)).scalar_one())
 
     def insert_ignore(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]

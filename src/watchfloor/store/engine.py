@@ -17,7 +17,7 @@ from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "watchfloor_read_only"
-SCHEMA_HEAD = "0006"  # the newest migration's revision; a test checks it matches the scripts
+SCHEMA_HEAD = "0007"  # the newest migration's revision; a test checks it matches the scripts
 
 
 def _sqlite_engine(path: str) -> Engine:

@@ -35,6 +35,15 @@ from watchfloor.domain.casework import (
     NoteKind,
 )
 from watchfloor.domain.identity import Role, Session, SessionKind, User
+from watchfloor.domain.media import (
+    Enrichment,
+    ImageList,
+    ImageListItem,
+    MediaFrame,
+    MediaObject,
+    MediaState,
+    PostMedia,
+)
 from watchfloor.domain.oversight import (
     Case,
     CaseStatus,
@@ -797,6 +806,105 @@ class SourcesTx(Protocol):
     def delete_source(self, source_id: int) -> bool: ...
 
 
+class ImagesTx(Protocol):
+    """Known-image lists and the image facts media enrichment adds to posts (``store/image_sql.py``)."""
+
+    def create_image_list(
+        self, *, name: str, description: str, basis_id: int, created_by: str, at: datetime
+    ) -> ImageList: ...
+
+    def image_list_named(self, name: str) -> ImageList | None: ...
+
+    def list_image_lists(self) -> list[ImageList]: ...
+
+    def add_image_list_item(
+        self,
+        list_id: int,
+        *,
+        phash: str | None,
+        pdq: str | None,
+        sha256: str | None,
+        label: str | None,
+        added_by: str,
+        at: datetime,
+    ) -> ImageListItem: ...
+
+    def image_list_items(self, list_id: int) -> list[ImageListItem]: ...
+
+    def remove_image_list_item(self, list_id: int, item_id: int) -> None: ...
+
+    def image_list_hashes(self) -> dict[str, frozenset[str]]:
+        """``"~name" -> {"pdq:<hex>", "phash:<hex>"}`` for every list (the matcher's view)."""
+        ...
+
+    def set_post_image_facts(
+        self, post_id: int, *, image_text: str | None, image_hashes: tuple[str, ...]
+    ) -> bool: ...
+
+
+class MediaCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """The media queue and store at a glance (for `watchfloor media status`)."""
+
+    by_state: dict[str, int]  # queue entries per state: pending, fetched, failed, refused
+    retrying: int  # pending entries that failed at least once
+    objects: int  # stored files
+    object_bytes: int
+    frames: int  # video keyframes
+
+
+class MediaTx(Protocol):
+    """The media fetch queue, stored media objects and video keyframes (``store/media_sql.py``)."""
+
+    def claim_due_media(self, *, now: datetime, limit: int, lease_until: datetime) -> list[PostMedia]:
+        """Take up to ``limit`` due pending entries, oldest first, leased until ``lease_until``."""
+        ...
+
+    def set_media_outcome(
+        self,
+        post_id: int,
+        position: int,
+        *,
+        state: MediaState,
+        attempts: int,
+        at: datetime,
+        next_attempt_at: datetime | None = None,
+        error: str | None = None,
+        sha256: str | None = None,
+    ) -> bool:
+        """Record where an entry stands after an attempt; False if the entry is gone (its post purged)."""
+        ...
+
+    def media_entry_exists(self, post_id: int, position: int) -> bool: ...
+
+    def fetched_sha_for_url(self, url: str) -> str | None:
+        """The stored file of an entry already fetched from exactly this URL, if any."""
+        ...
+
+    def media_for_posts(
+        self, post_ids: Sequence[int]
+    ) -> dict[int, list[tuple[PostMedia, MediaObject | None]]]: ...
+
+    def media_for_post(self, post_id: int) -> list[tuple[PostMedia, MediaObject | None]]: ...
+
+    def posts_with_pending_media(self, post_ids: Sequence[int]) -> set[int]: ...
+
+    def media_counts(self) -> MediaCounts: ...
+
+    def recent_media_failures(self, *, limit: int) -> list[PostMedia]: ...
+
+    def get_media_object(self, sha256: str) -> MediaObject | None: ...
+
+    def put_media_object(self, obj: MediaObject) -> bool:
+        """Store an object's row; False (nothing changes) if its hash is stored already."""
+        ...
+
+    def set_media_enrichment(self, sha256: str, enrichment: Enrichment, *, at: datetime) -> bool: ...
+
+    def put_media_frames(self, frames: Sequence[MediaFrame]) -> None: ...
+
+    def frames_of(self, video_sha256: str) -> list[MediaFrame]: ...
+
+
 class StoreTx(
     PostsTx,
     RulesTx,
@@ -809,6 +917,8 @@ class StoreTx(
     SearchConsoleTx,
     ConsoleTx,
     SourcesTx,
+    ImagesTx,
+    MediaTx,
     Protocol,
 ):
     """Everything a service can do inside one transaction."""

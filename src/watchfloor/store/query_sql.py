@@ -16,7 +16,8 @@ from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, exists, false, not_, or_, select, true
 
-from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term
+from watchfloor.query.ast import And, Field, MatchAll, Near, Node, Not, Or, Phrase, Regex, Term, walk
+from watchfloor.query.describe import SCOPED_FIELDS
 from watchfloor.query.fields import fold_handle
 from watchfloor.store.schema import post_terms, posts
 
@@ -53,8 +54,12 @@ def compile_condition(
     """
     if isinstance(node, MatchAll | Regex):
         return true()  # Regex is exact only in the post-filter
+    if isinstance(node, Field) and node.name in SCOPED_FIELDS:
+        return _scoped_superset(node, text)
     if isinstance(node, Field):
         return field_condition(node, lists)
+    if isinstance(node, Not) and _has_scoped(node.child):
+        return true()  # NOT of a superset would be a subset: leave it all to the post-filter
     if is_text(node) and text.supports(node):
         return text.condition(node)
     if isinstance(node, Not):
@@ -78,6 +83,19 @@ def compile_condition(
     if isinstance(node, Or):
         return or_(*(compile_condition(c, text, lists) for c in node.children))
     return true()  # a text node the backend cannot express: the post-filter decides
+
+
+def _has_scoped(node: Node) -> bool:
+    return any(isinstance(n, Field) and n.name in SCOPED_FIELDS for n in walk(node))
+
+
+def _scoped_superset(node: Field, text: TextCompiler) -> ColumnElement[bool]:
+    """Posts that could match image:/text:/imagehash: (the post-filter decides exactly)."""
+    if node.name == "imagehash":
+        return posts.c.has_media.is_(True)
+    words = tuple(node.value.split())
+    words_node: Node = Term(words[0]) if len(words) == 1 else Phrase(words)
+    return text.condition(words_node) if text.supports(words_node) else true()
 
 
 def _micros(value: str) -> int:

@@ -7,7 +7,9 @@ covers. A legal hold overrides all of it: a held case keeps its alerts and their
 keeps its posts, a held post stays. A dry run does the same work inside a savepoint and rolls it back,
 so its counts are exactly what a real run would remove. A purged case takes its file with it: tasks,
 notes, account links, evidence items with their parts and custody chains, and the evidence blobs no
-other case's evidence shares.
+other case's evidence shares. Purged posts take their media queue entries with them, and the media
+objects (and video keyframes) nothing else uses (``media_sql.purge_post_media``); the service deletes
+their files once the purge has committed.
 
 Deleting a post removes its row, selector terms, rule hits, alert links and full-text entry (on SQLite
 the contentless FTS5 index is told the exact tokens it was given; on PostgreSQL the tsvector goes with
@@ -40,6 +42,7 @@ from watchfloor.domain.oversight import RetentionCounts
 from watchfloor.query.tokens import index_text
 from watchfloor.store import rows
 from watchfloor.store.dialects import Dialect
+from watchfloor.store.media_sql import purge_post_media
 from watchfloor.store.schema import (
     alert_events,
     alert_posts,
@@ -163,6 +166,7 @@ class RetentionSql:
             counts.posts_unmatched = len(old) - counts.posts_of_expired_alerts
             self._delete_posts(old)
             counts.post_ids = sorted([*gone, *old])
+            counts.media_sha256s = purge_post_media(self.conn, counts.post_ids)
         except BaseException:
             savepoint.rollback()
             raise
@@ -255,6 +259,10 @@ class RetentionSql:
             digests.update(bytes(r.raw_digest) for r in found if r.raw_digest is not None)
             clusters.update(int(r.cluster_id) for r in found if r.cluster_id is not None)
             if self.dialect.name == "sqlite":
+                # Ids are reused by nothing (see dialects.SqliteDialect._time_ordered_ids).
+                self.dialect.insert_ignore(
+                    self.conn, "retired_post_ids", ("id",), [(int(r.id),) for r in found]
+                )
                 # A contentless FTS5 table forgets a row only when told the exact tokens it indexed.
                 self.conn.exec_driver_sql(
                     "INSERT INTO posts_fts(posts_fts, rowid, body) VALUES ('delete', ?, ?)",

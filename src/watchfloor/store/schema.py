@@ -608,3 +608,97 @@ sources = Table(
     UniqueConstraint("name", name="uq_sources_name"),
     ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_sources_basis"),
 )
+
+# Ids of purged posts (migration 0007). SQLite gives posts time-ordered ids (created_us * 1000 + slot);
+# without this a post stored later in the same microsecond could take a purged post's id, and the audit
+# log's "post:<id>" would then name the wrong post. Ids only: nothing about the post is kept.
+retired_post_ids = Table(
+    "retired_post_ids",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    sqlite_with_rowid=False,
+)
+
+# Media (migration 0007). A post's fetchable media references become ``post_media`` queue entries when
+# the post is stored; the fetcher moves each to fetched/failed/refused. Fetched files are stored once,
+# content-addressed by SHA-256 (bytes on disk in the media directory, what was read from them here).
+# Known-image lists hold hashes that rules match with imagehash:~name. No EXIF GPS, no faces (DESIGN.md).
+media_objects = Table(
+    "media_objects",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("media_type", Text, nullable=False),  # sniffed from the bytes
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("duration_ms", BigInteger),
+    Column("phash", String(16)),
+    Column("pdq", String(64)),
+    Column("pdq_quality", Integer),
+    Column("ocr_text", Text),
+    Column("ocr_status", String(16), nullable=False),
+    Column("camera", Text),  # JSON CameraInfo, or NULL
+    Column("stored_us", BigInteger, nullable=False),
+    Column("enriched_us", BigInteger),
+)
+Index("ix_media_objects_phash", media_objects.c.phash)
+
+post_media = Table(
+    "post_media",
+    metadata,
+    Column("post_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("kind", String(16), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | fetched | failed | refused
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_us", BigInteger),
+    Column("last_error", Text),
+    Column("sha256", String(64)),
+    Column("updated_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["sha256"], ["media_objects.sha256"], name="fk_post_media_object"),
+)
+Index("ix_post_media_due", post_media.c.state, post_media.c.next_attempt_us)
+Index("ix_post_media_sha256", post_media.c.sha256)
+# "Was this URL fetched already?" (each URL is fetched once). A hash index on PostgreSQL: URLs can be longer
+# than a B-tree entry may be; SQLite has no such limit.
+Index("ix_post_media_url", post_media.c.url, postgresql_using="hash")
+
+media_frames = Table(
+    "media_frames",
+    metadata,
+    Column("video_sha256", String(64), primary_key=True),
+    Column("frame_no", Integer, primary_key=True, autoincrement=False),
+    Column("at_ms", BigInteger, nullable=False),
+    Column("frame_sha256", String(64), nullable=False),
+    ForeignKeyConstraint(["video_sha256"], ["media_objects.sha256"], name="fk_media_frames_video"),
+    ForeignKeyConstraint(["frame_sha256"], ["media_objects.sha256"], name="fk_media_frames_frame"),
+)
+
+image_lists = Table(
+    "image_lists",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("basis_id", BigInteger, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    UniqueConstraint("name", name="uq_image_lists_name"),
+    ForeignKeyConstraint(["basis_id"], ["legal_bases.id"], name="fk_image_lists_basis"),
+)
+
+image_list_items = Table(
+    "image_list_items",
+    metadata,
+    Column("id", _Id, primary_key=True, autoincrement=True),
+    Column("list_id", BigInteger, nullable=False),
+    Column("phash", String(16)),
+    Column("pdq", String(64)),
+    Column("sha256", String(64)),
+    Column("label", Text),
+    Column("added_by", Text, nullable=False),
+    Column("added_us", BigInteger, nullable=False),
+    ForeignKeyConstraint(["list_id"], ["image_lists.id"], name="fk_image_list_items_list"),
+)
+Index("ix_image_list_items_list", image_list_items.c.list_id)

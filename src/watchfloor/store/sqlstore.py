@@ -26,6 +26,8 @@ from watchfloor.store.casework_sql import CaseworkSql
 from watchfloor.store.console_sql import ConsoleSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.identity_sql import IdentitySql
+from watchfloor.store.image_sql import ImagesSql
+from watchfloor.store.media_sql import MediaSql, queue_post_media
 from watchfloor.store.oversight_sql import OversightSql
 from watchfloor.store.ports import (
     Facet,
@@ -115,6 +117,8 @@ class SqlTx(
     SearchConsoleSql,
     ConsoleSql,
     SourcesSql,
+    ImagesSql,
+    MediaSql,
 ):
     """One transaction on the store (implements :class:`watchfloor.store.ports.StoreTx`)."""
 
@@ -240,6 +244,7 @@ class SqlTx(
         ]
         texts = [index_text(item.post.searchable_text()) for item in new]
         inserted = self.dialect.insert_posts(self.conn, post_rows, texts)
+        queue_post_media(self.conn, self.dialect, [(post_id, new[p].post) for p, post_id in inserted])
         self.dialect.insert_ignore(
             self.conn,
             "post_terms",

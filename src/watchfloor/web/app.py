@@ -93,7 +93,8 @@ def create_app(
         request.state.request_id = request_id
         with request_scope(request_id):
             response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():  # a route may only set a stricter one (media files)
+            response.headers.setdefault(name, value)
         response.headers["X-Request-ID"] = request_id
         if "Cache-Control" not in response.headers and not request.url.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store"  # pages hold personal data

@@ -12,7 +12,9 @@ separators ("1,234"). What is mapped:
   ``story_fbid``, ``fbid``, ``?v=``); without ``Facebook Id`` the URL's post id alone. Instagram posts
   get the shortcode from ``/p/``, ``/reel/`` or ``/tv/`` URLs, as the Zeeschuimer importer does.
 * text: ``Message`` (Facebook) or ``Description`` (the caption, Instagram); title: ``Link Text``
-  (the shared link's headline) or ``Title``. ``Image Text`` (OCR) and link ``Description`` stay raw.
+  (the shared link's headline) or ``Title``. ``Image Text`` (CrowdTangle's OCR of the post's image) is
+  the post's image text, searched like text and asked for alone with ``image:``; link ``Description``
+  stays raw.
 * author: the Page (``Page Name``, ``User Name``, ``Facebook Id``) or Instagram ``Account``. A Group
   is the place a post appeared, not its author, so group posts get ``conversation`` and no author.
 * metrics: Likes, Comments, Shares, Post Views (or Views). Reactions, Total Interactions and the
@@ -103,6 +105,7 @@ def map_crowdtangle_row(raw: bytes, location: Location, options: MapOptions) -> 
         author_name=None if group else cell(row, "Page Name") or cell(row, "Account"),
         title=cell(row, "Link Text") or cell(row, "Title"),
         text=cell(row, "Description") if is_instagram else cell(row, "Message"),
+        image_text=cell(row, "Image Text"),
         conversation=group,
         urls=tuple(u for u in split_urls(link, cell(row, "Final Link")) if u != url),
         media=_media(cell(row, "Type"), link, cell(row, "Photo")),

@@ -18,8 +18,11 @@ _FACTORIES: dict[str, Factory] = {}
 KINDS: dict[str, str] = {  # kind -> module under watchfloor.connectors.live (filled as platforms land)
     "bluesky-jetstream": "jetstream",
     "mastodon": "mastodon",
+    "mastodon-stream": "mastodon_stream",
     "reddit": "reddit",
     "rss": "rss",
+    "telegram-web": "telegram_web",
+    "tiktok-research": "tiktok",
     "youtube": "youtube",
 }
 

@@ -2,8 +2,8 @@
 
 Post text, names, URLs and media metadata are hostile: templates autoescape everything, and matched
 spans are highlighted by splitting the text into (text, matched) segments here, rendered with <mark>
-in a template loop, never by building HTML. Media are shown as links with their type and alt text,
-never loaded from the platform.
+in a template loop, never by building HTML. Media are shown from the copies the fetcher stored (served
+with their sniffed type, ``nosniff`` and a sandboxing CSP), never loaded from the platform.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from watchfloor.domain.alerts import DISPOSITIONS
+from watchfloor.services.console_media import post_media_file
 from watchfloor.services.console_posts import account_page, alert_page, post_page
 from watchfloor.services.legal import list_bases
 from watchfloor.web.audited import audit
@@ -56,7 +57,9 @@ def _pick_basis(request: Request, who: Caller) -> Response:
 def alert_view(request: Request, who: Who, alert_id: int) -> Response:
     """One alert: why it fired (spans, rule version, query, fields), its post in context, actions."""
     page = alert_page(service(request), actor=who.actor, alert_id=alert_id, basis_id=who.basis_id)
-    text = page.context.post.post.searchable_text() if page.context else ""
+    own = page.context.post.post.own_text() if page.context else ""
+    image = (page.context.post.post.image_text or "") if page.context else ""
+    offset = len(own) + 1 if own else 0  # searchable_text(): own text, a newline, the image text
     return render(
         request,
         "alert.html",
@@ -64,7 +67,8 @@ def alert_view(request: Request, who: Who, alert_id: int) -> Response:
         page=page,
         alert=page.alert,
         context=page.context,
-        highlighted=segments(text, page.alert.spans),
+        highlighted=segments(own, page.alert.spans),
+        image_highlighted=segments(image, tuple((s - offset, e - offset) for s, e in page.alert.spans)),
         cases=page.cases,
         dispositions=DISPOSITIONS,
     )
@@ -81,6 +85,28 @@ def post_view(request: Request, who: Who, post_id: int) -> Response:
         return _pick_basis(request, who)
     context = post_page(service(request), actor=who.actor, post_id=post_id, basis_id=who.basis_id)
     return render(request, "post.html", who, context=context)
+
+
+@router.get(
+    "/posts/{post_id}/media/{sha256}",
+    include_in_schema=False,
+    openapi_extra=audit("media.view"),
+)
+def post_media(request: Request, who: Who, post_id: int, sha256: str) -> Response:
+    """One of the post's stored photos, videos or keyframes (the fetched copy, never the platform's)."""
+    found = post_media_file(
+        service(request), actor=who.actor, post_id=post_id, sha256=sha256, basis_id=who.basis_id
+    )
+    inline = found.media_type.startswith("image/")
+    return Response(
+        found.data,
+        media_type=found.media_type,  # sniffed from the bytes when fetched; SVG and HTML are never stored
+        headers={
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Disposition": "inline" if inline else f'attachment; filename="{sha256[:16]}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )
 
 
 @router.get(

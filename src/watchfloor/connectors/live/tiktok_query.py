@@ -1,0 +1,221 @@
+"""The settings of a TikTok Research API source, the query they make, and how API refusals are read.
+
+Settings (see docs/connectors.md): ``keywords``, ``hashtags`` and ``usernames`` are OR-ed (a video
+matching any of them), ``region_codes`` restricts the result (AND) and ``exclude_keywords`` removes
+videos (NOT): the API's ``{"and": [...], "or": [...], "not": [...]}`` conditions, each an ``IN`` over
+the given values. ``region_code`` filters on the creator's account country *at the platform*; it is
+never requested or stored (see :mod:`watchfloor.connectors.tiktok.mapping`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import httpx2
+import orjson
+
+from watchfloor.connectors.live.http import retry_after_seconds
+from watchfloor.domain.errors import ConfigError, Permanent
+
+__all__ = ["QueryConfig", "TikTokRefusal", "body_of", "refusal_hook"]
+
+_KNOWN = (
+    "keywords", "hashtags", "usernames", "region_codes", "exclude_keywords", "since", "voice_to_text",
+    "client_key_env", "client_secret_env", "api_base", "every", "max_pages", "max_count",
+    "daily_requests", "reserve", "lookback_days",
+)  # fmt: skip
+_SECRETS = ("client_key", "client_secret", "secret", "token", "access_token", "key")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+_REGION = re.compile(r"^[A-Z]{2}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9_.]{1,24}$")
+
+
+class TikTokRefusal(Permanent):
+    """An HTTP 4xx from the API with its error code (``invalid_params``, ``rate_limit_exceeded``…)."""
+
+    def __init__(self, message: str, *, status: int, code: str | None, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+def refusal_hook(response: httpx2.Response) -> None:
+    """Read 4xx bodies (the error code is in them) before ReadOnlyHttp reduces them to a status."""
+    if not 400 <= response.status_code < 500:
+        return
+    response.read()
+    try:
+        doc = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        doc = None
+    error = doc.get("error") if isinstance(doc, dict) else None
+    if isinstance(error, dict):  # research endpoints: {"error": {"code", "message", "log_id"}}
+        code, message = error.get("code"), error.get("message")
+    else:  # the OAuth endpoint: {"error": "invalid_client", "error_description": ...}
+        code = error
+        message = doc.get("error_description") if isinstance(doc, dict) else None
+    code = code if isinstance(code, str) and code else None
+    raise TikTokRefusal(
+        f"{response.request.method} {response.request.url.path}: HTTP {response.status_code} "
+        f"({code or 'no error code'}): {message or response.reason_phrase}",
+        status=response.status_code,
+        code=code,
+        retry_after=retry_after_seconds(response),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryConfig:
+    """A validated TikTok Research source configuration."""
+
+    client_key_env: str
+    client_secret_env: str
+    keywords: tuple[str, ...] = ()
+    hashtags: tuple[str, ...] = ()
+    usernames: tuple[str, ...] = ()
+    region_codes: tuple[str, ...] = ()
+    exclude_keywords: tuple[str, ...] = ()
+    since: date | None = None  # None: a week before the first fetch
+    voice_to_text: bool = False
+    api_base: str = "https://open.tiktokapis.com"
+    every: float = 3600.0
+    max_pages: int = 10
+    max_count: int = 100
+    daily_requests: int = 1000
+    reserve: int = 50
+    lookback_days: int = 2
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> QueryConfig:
+        """Validate a source's settings; ConfigError names the bad key and what it takes."""
+        secrets = sorted(k for k in config if k in _SECRETS)
+        if secrets:
+            raise ConfigError(
+                f"tiktok-research: {', '.join(secrets)} must not be written in the source's settings (they "
+                "would be stored in the database); put the value in an environment variable of the runner "
+                'and give its name, e.g. client_secret_env = "TIKTOK_CLIENT_SECRET"'
+            )
+        unknown = sorted(set(config) - set(_KNOWN))
+        if unknown:
+            raise ConfigError(
+                f"tiktok-research: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}"
+            )
+        keywords = _list(config, "keywords")
+        hashtags = tuple(h.removeprefix("#") for h in _list(config, "hashtags"))
+        usernames = tuple(u.removeprefix("@") for u in _list(config, "usernames"))
+        if not (keywords or hashtags or usernames):
+            raise ConfigError(
+                'tiktok-research: give keywords, hashtags (or usernames), e.g. keywords = ["flood"]; '
+                "a query on region codes alone would collect everything posted in a country"
+            )
+        bad = [u for u in usernames if not _USERNAME.match(u)]
+        if bad:
+            raise ConfigError(f"tiktok-research: {bad[0]!r} is not a TikTok username")
+        regions = tuple(r.upper() for r in _list(config, "region_codes"))
+        bad = [r for r in regions if not _REGION.match(r)]
+        if bad:
+            raise ConfigError(f"tiktok-research: region_codes are two-letter country codes, got {bad[0]!r}")
+        voice = config.get("voice_to_text", False)
+        if not isinstance(voice, bool):
+            raise ConfigError(f"tiktok-research: voice_to_text must be true or false, got {voice!r}")
+        daily = _integer(config.get("daily_requests", 1000), "daily_requests", 1, 1_000_000)
+        base = str(config.get("api_base", "https://open.tiktokapis.com")).rstrip("/")
+        if not base.startswith(("https://", "http://")):
+            raise ConfigError(f"tiktok-research: api_base must be an http(s) address, got {base!r}")
+        return cls(
+            client_key_env=_env_name(config, "client_key_env"),
+            client_secret_env=_env_name(config, "client_secret_env"),
+            keywords=keywords,
+            hashtags=hashtags,
+            usernames=usernames,
+            region_codes=regions,
+            exclude_keywords=_list(config, "exclude_keywords"),
+            since=_since(config.get("since")),
+            voice_to_text=voice,
+            api_base=base,
+            every=float(_integer(config.get("every", 3600), "every", 60, 86_400)),
+            max_pages=_integer(config.get("max_pages", 10), "max_pages", 1, 1000),
+            max_count=_integer(config.get("max_count", 100), "max_count", 1, 100),
+            daily_requests=daily,
+            reserve=_integer(config.get("reserve", 50), "reserve", 0, daily - 1),
+            lookback_days=_integer(config.get("lookback_days", 2), "lookback_days", 0, 29),
+        )
+
+
+def body_of(query: QueryConfig, *, start: str, end: str) -> dict[str, Any]:
+    """The JSON body of a video query over ``start``..``end`` (YYYYMMDD, inclusive), first page."""
+
+    def condition(field: str, values: tuple[str, ...]) -> dict[str, Any]:
+        return {"operation": "IN", "field_name": field, "field_values": list(values)}
+
+    any_of = [
+        condition(field, values)
+        for field, values in (
+            ("keyword", query.keywords),
+            ("hashtag_name", query.hashtags),
+            ("username", query.usernames),
+        )
+        if values
+    ]
+    conditions: dict[str, Any] = {"or": any_of}
+    if query.region_codes:
+        conditions["and"] = [condition("region_code", query.region_codes)]
+    if query.exclude_keywords:
+        conditions["not"] = [condition("keyword", query.exclude_keywords)]
+    return {"query": conditions, "start_date": start, "end_date": end, "max_count": query.max_count}
+
+
+def _list(config: Mapping[str, Any], key: str) -> tuple[str, ...]:
+    value = config.get(key)
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+        raise ConfigError(f'tiktok-research: {key} must be a list of words, e.g. {key} = ["flood", "storm"]')
+    found: list[str] = []
+    for item in items:
+        text = item.strip()
+        if text and text not in found:
+            found.append(text)
+    return tuple(found)
+
+
+def _since(value: object) -> date | None:
+    if value is None or value == "":
+        return None
+    text = str(value).strip().replace("-", "")
+    try:
+        return datetime.strptime(text, "%Y%m%d").replace(tzinfo=UTC).date()
+    except ValueError:
+        raise ConfigError(f"tiktok-research: since must be a date like 2026-11-01, got {value!r}") from None
+
+
+def _env_name(config: Mapping[str, Any], key: str) -> str:
+    value = config.get(key)
+    if not value:
+        raise ConfigError(
+            f"tiktok-research: {key} is required: the NAME of the environment variable holding the "
+            f'approved credential, e.g. {key} = "TIKTOK_{key.removesuffix("_env").upper()}" (Research API '
+            "access needs TikTok's approval; see docs/connectors.md)"
+        )
+    if not isinstance(value, str) or not _ENV_NAME.match(value):
+        raise ConfigError(
+            f"tiktok-research: {key} must be the name of an environment variable (capital letters, digits "
+            "and _), never the credential itself"
+        )
+    return value
+
+
+def _integer(value: object, key: str, low: int, high: int) -> int:
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise ConfigError(f"tiktok-research: {key} must be a whole number, got {value!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"tiktok-research: {key} must be from {low} to {high}, got {number}")
+    return number
