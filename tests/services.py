@@ -7,14 +7,17 @@ When a service is unreachable its tests are skipped on a developer's machine, bu
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import psycopg
 import pytest
 
 PG_URL = os.environ.get("WATCHFLOOR_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+NATS_URL = os.environ.get("WATCHFLOOR_TEST_NATS_URL", "nats://127.0.0.1:4222")
 REQUIRED = os.environ.get("WATCHFLOOR_REQUIRE_SERVICES") == "1"
 _BASE = PG_URL.rsplit("/", 1)[0]
 _template: str | None = None  # a migrated database new test databases are copied from (per process)
@@ -69,3 +72,37 @@ def drop_templates() -> None:
         with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{_template}" WITH (FORCE)')
         _template = None
+
+
+def nats_url() -> str:
+    """The test NATS server's URL, once it answers (skip, or fail in CI, when it does not)."""
+    parts = urlsplit(NATS_URL)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout=3):
+            pass
+    except OSError as exc:
+        _unavailable("NATS", exc)
+    return NATS_URL
+
+
+@contextmanager
+def scratch_nats_stream() -> Iterator[dict[str, str]]:
+    """Bus settings (``bus_url``, ``bus_stream``, ``bus_subject``, ``bus_consumer``) naming a stream of
+    one test's own, which is removed afterwards with its consumer and the workers' liveness bucket."""
+    from watchfloor.bus.nats import NatsBus
+
+    token = uuid.uuid4().hex[:12]
+    settings = {
+        "bus_url": nats_url(),
+        "bus_stream": f"WFTEST_{token}",
+        "bus_subject": f"wftest.{token}",
+        "bus_consumer": "workers",
+    }
+    try:
+        yield settings
+    finally:
+        bus = NatsBus(settings["bus_url"], stream=settings["bus_stream"], subject="-", duplicate_window=1)
+        try:
+            bus.delete_stream()
+        finally:
+            bus.close()

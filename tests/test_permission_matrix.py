@@ -21,6 +21,7 @@ import pytest
 from tests.accountability.conftest import ORIGIN, SIGNING_KEY
 from tests.people import make_basis
 from watchfloor.accountability.policy import POLICY, allowed, policy_markdown
+from watchfloor.bus.records import Outgoing, PublishResult
 from watchfloor.config import Settings
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.live.contract import Batch
@@ -45,6 +46,7 @@ from watchfloor.services import (
     media,
     media_info,
     posts,
+    publish,
     reports,
     retention,
     rule_review,
@@ -57,6 +59,16 @@ from watchfloor.services import (
 from watchfloor.services.context import ServiceContext
 from watchfloor.store.ports import AlertFilter
 from watchfloor.wiring import build_context
+
+
+class AcceptingBus:
+    """A bus that takes every message (the matrix is about permissions; tests/scaleout uses NATS)."""
+
+    max_message_bytes = 1 << 20
+
+    def publish(self, messages: list[Outgoing]) -> PublishResult:
+        return PublishResult(stored=len(messages), duplicates=0)
+
 
 EVERYONE = frozenset(ROLES)
 OTHER = "someone"  # owns the objects of "other" cells
@@ -274,6 +286,20 @@ SCENARIOS: dict[str, Scenario] = {
             basis_id=e.basis,
         ),
         Batch(),
+        actor=a,
+    ),
+    "sources.publish": lambda e, a, o: publish.publish_batch(
+        e.ctx,
+        sources.add_source(
+            e.ctx,
+            actor=e.creator("boss"),
+            name=f"feed{e.n()}",
+            kind="rss",
+            config={"url": "https://x.org/f"},
+            basis_id=e.basis,
+        ),
+        Batch(),
+        bus=AcceptingBus(),
         actor=a,
     ),
     "media.fetch": lambda e, a, o: media.fetch_due_media(e.ctx, actor=a, limit=1),

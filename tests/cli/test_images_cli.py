@@ -26,10 +26,15 @@ def test_create_add_show_and_use_a_list(tmp_path: Path) -> None:
     made = wf(db, "images", "create", "scam-kit", "--description", "Crypto giveaway flyers")
     assert "imagehash:~scam-kit" in made.stdout
     added = wf(db, "images", "add", "scam-kit", str(_picture(tmp_path / "flyer.png")), "--label", "flyer")
-    assert "Added flyer.png to scam-kit as image 1" in added.stdout
-    wf(db, "images", "add", "scam-kit", "--pdq", "ab" * 32)
+    assert "Added flyer.png to scam-kit as image 1" in added.stdout and "3 region hashes" in added.stdout
+    partner = wf(db, "images", "add", "scam-kit", "--pdq", "ab" * 32)
+    assert "crops and captions will not match" in partner.stdout
     shown = wf(db, "images", "show", "scam-kit").stdout
-    assert "flyer" in shown and "2 images" in shown
+    assert "flyer" in shown and "2 images" in shown and "regions" in shown
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (320, 240), "white").save(blank)
+    flat = wf(db, "images", "add", "scam-kit", str(blank), check=False)
+    assert flat.returncode != 0 and "blank.png: the image is (nearly) one flat colour" in flat.stderr
     listed = wf(db, "images", "list").stdout
     assert "scam-kit" in listed
 

@@ -330,3 +330,14 @@ def test_https_to_a_pinned_address_verifies_the_name(tmp_path: Path) -> None:
                 f.fetch(f"https://127.0.0.1:{server.port}/red.png", "image")
     finally:
         server.stop()
+
+
+def test_heic_is_refused_from_its_first_bytes(media_server: MediaServer, fetcher: MediaFetcher) -> None:
+    """The enricher cannot decode HEIC, so the fetcher refuses it before downloading the rest."""
+    box = b"heic\x00\x00\x00\x00mif1heic"
+    head = (8 + len(box)).to_bytes(4, "big") + b"ftyp" + box
+    media_server.files["/photo.heic"] = ("image/heic", head + b"\x00" * 3_000_000)  # 3 MB: over 1 MB
+    with pytest.raises(MediaRefused, match=r"is image/heic, not an allowed media type: HEIC/HEIF photos"):
+        fetcher.fetch(
+            media_server.url("/photo.heic"), "video"
+        )  # a video's 5 MB limit until the type is known

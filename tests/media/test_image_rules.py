@@ -10,15 +10,18 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import msgspec
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from tests.media.helpers import ADA, ANA, import_statuses
 from tests.media.server import MediaServer
 from tests.people import make_basis
+from tests.pipeline.media.media import encode, scene
 from tests.web.conftest import make_web
 from watchfloor.connectors.media.fetch import MediaFetcher
-from watchfloor.domain.media import Enrichment
+from watchfloor.domain.errors import InputError
+from watchfloor.domain.media import Enrichment, hash_distance, match_distance
 from watchfloor.domain.rules import RuleDraft
 from watchfloor.pipeline.media import EnrichSettings, enrich_media
 from watchfloor.query.parser import parse_query
@@ -118,6 +121,29 @@ def test_real_ocr_makes_a_flyer_searchable(
         web.ctx.store.close()
 
 
+def test_the_post_page_says_what_enrichment_could_not_do(
+    tmp_path: Path, media_server: MediaServer, fetcher: MediaFetcher
+) -> None:
+    web = make_web(tmp_path)
+    try:
+        ids = import_statuses(web.ctx, tmp_path, {"8": [("image", media_server.url("/green.png"))]})
+        no_ocr = EnrichSettings(ocr_languages=())
+
+        def enrich(data: bytes, media_type: str, settings: EnrichSettings) -> Enrichment:
+            read = enrich_media(data, media_type, no_ocr)
+            return msgspec.structs.replace(
+                read, notes=(*read.notes, "OCR unavailable: install tesseract-ocr-deu")
+            )
+
+        fetch_due_media(web.ctx, actor=ADA, fetcher=fetcher, enrich=enrich)
+        page = web.client("ana").get(f"/posts/{ids['8']}")
+        assert page.status_code == 200
+        assert "OCR is turned off (WATCHFLOOR_OCR_LANGUAGES is empty)" in page.text
+        assert "OCR unavailable: install tesseract-ocr-deu" in page.text
+    finally:
+        web.ctx.store.close()
+
+
 def test_the_console_shows_the_stored_copy_never_the_platforms(
     tmp_path: Path, media_server: MediaServer, fetcher: MediaFetcher
 ) -> None:
@@ -156,3 +182,68 @@ def test_the_console_shows_the_stored_copy_never_the_platforms(
         assert web.client("rita").get(src).status_code in (403, 404)  # reviewers do not view posts
     finally:
         web.ctx.store.close()
+
+
+def _variants() -> dict[str, bytes]:
+    """A known picture, a cropped and a captioned repost of it, and an unrelated picture."""
+    original = scene(21, (800, 600))
+    w, h = original.size
+    captioned = original.copy()
+    draw = ImageDraw.Draw(captioned)
+    draw.rectangle((0, h - h // 6, w, h), fill=(0, 0, 0))
+    bold = ImageFont.truetype(str(FONT), 36) if FONT.exists() else ImageFont.load_default(size=36)
+    draw.text((30, h - h // 7), "SHARE BEFORE THEY DELETE IT", fill="white", font=bold)
+    return {
+        "original": encode(original, "JPEG", quality=92),
+        "cropped": encode(original.crop((w // 10, h // 10, w - w // 10, h - h // 10)), "JPEG", quality=85),
+        "captioned": encode(captioned, "JPEG", quality=85),
+        "different": encode(scene(22, (800, 600)), "JPEG", quality=85),
+    }
+
+
+def test_cropped_and_captioned_copies_of_a_known_image_raise_alerts(
+    media_ctx: ServiceContext, media_server: MediaServer, fetcher: MediaFetcher, tmp_path: Path
+) -> None:
+    """The real enricher (no OCR) end to end: region hashes find edited reposts, not other pictures."""
+    files = _variants()
+    basis = make_basis(media_ctx)
+    images.create_image_list(media_ctx, actor=ANA, name="kit", description="known flyer", basis_id=basis)
+    item = images.add_known_image(
+        media_ctx, actor=ANA, list_name="kit", data=files["original"], label="flyer"
+    )
+    assert len(item.regions) == 3  # the uploaded file's regions are kept with it
+    with pytest.raises(InputError, match="flat, featureless picture"):  # would match every blank image
+        images.add_known_image(media_ctx, actor=ANA, list_name="kit", phash="8000000000000000")
+    known = _rule(media_ctx, basis, "Known flyer", "imagehash:~kit")
+    for name in ("cropped", "captioned", "different"):
+        media_server.files[f"/{name}.jpg"] = ("image/jpeg", files[name])
+    ids = import_statuses(
+        media_ctx,
+        tmp_path,
+        {n: [("image", media_server.url(f"/{n}.jpg"))] for n in ("cropped", "captioned", "different")},
+    )
+    summary = fetch_due_media(
+        media_ctx,
+        actor=ADA,
+        fetcher=fetcher,
+        enrich=enrich_media,
+        enrich_settings=EnrichSettings(ocr_languages=()),
+    )
+    assert summary.fetched == 3
+    with media_ctx.store.transaction() as tx:
+        alerts = {a.post_id: a for a in tx.list_alerts(AlertFilter(), limit=100) if a.rule_id == known}
+        posts = {p.id: p.post for p in tx.get_posts(list(ids.values()))}
+        listed = tx.image_list_items(tx.image_list_named("kit").id)  # type: ignore[union-attr]
+    assert set(alerts) == {ids["cropped"], ids["captioned"]}
+    for name in ("cropped", "captioned"):
+        page = alert_page(media_ctx, actor=ANA, alert_id=alerts[ids[name]].id, basis_id=basis)
+        ((match,),) = [page.image_matches]
+        pairs = [
+            (d / match_distance(theirs), theirs.partition(":")[0], d)
+            for mine in posts[ids[name]].image_hashes
+            for theirs in listed[0].tagged_hashes
+            if (d := hash_distance(mine, theirs)) is not None and d <= match_distance(theirs)
+        ]
+        _share, algorithm, distance = min(pairs)  # the nearest pair, relative to its algorithm's limit
+        assert (match.list_name, match.label) == ("kit", "flyer"), name
+        assert (match.algorithm, match.distance) == (algorithm, distance), name

@@ -146,3 +146,28 @@ def test_postgres_without_a_media_directory_is_a_clear_error(
         assert "no media directory is set" in err and "WATCHFLOOR_MEDIA_DIR" in err
         out, _ = cli("media", "status")
         assert "not set (WATCHFLOOR_MEDIA_DIR)" in out
+
+
+def test_show_lists_region_hashes_and_what_enrichment_could_not_do(
+    floor: str,
+    tmp_path: Path,
+    media_server: MediaServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cli = Cli(floor, capsys, monkeypatch)
+    ctx = build_context(Settings(database_url=floor))
+    try:
+        import_statuses(ctx, tmp_path, {"1": [("image", media_server.url("/blue.jpg"))]})
+        no_tesseract = EnrichSettings(tesseract_cmd=str(tmp_path / "no-such-tesseract"))
+        with MediaFetcher(TEST_LIMITS) as fetcher:
+            summary = fetch_due_media(ctx, actor=MEDIA_FETCHER, fetcher=fetcher, enrich_settings=no_tesseract)
+        assert summary.fetched == 1
+    finally:
+        ctx.store.close()
+    blue = hashlib.sha256(media_server.files["/blue.jpg"][1]).hexdigest()
+    out, _ = cli("media", "show", blue)
+    assert "Notes from enrichment:" in out
+    assert "OCR unavailable: tesseract" in out and "no-such-tesseract" in out
+    for region in ("centre 80%", "top 80%", "bottom 80%"):
+        assert f"hashes, {region}" in out

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from tests.people import make_basis
 from tests.store.helpers import make_post, prepared
 from watchfloor.domain.casework import EvidencePart
-from watchfloor.domain.media import CameraInfo, Enrichment, MediaFrame, MediaObject
+from watchfloor.domain.media import CameraInfo, Enrichment, MediaFrame, MediaObject, RegionHash
 from watchfloor.domain.post import MediaRef
 from watchfloor.services.context import ServiceContext
 from watchfloor.store.media_sql import purge_post_media
@@ -147,6 +147,39 @@ def test_outcomes_objects_frames_and_reuse(media_ctx: ServiceContext) -> None:
         )
         updated = tx.get_media_object(video.sha256)
         assert updated is not None and updated.width == 65 and updated.camera == camera
+
+
+REGIONS = (
+    RegionHash(region="centre_80", pdq="ab" * 32, pdq_quality=100, phash="ffff0000ffff0000"),
+    RegionHash(region="top_80", pdq="cd" * 32, pdq_quality=12, phash="0f0f0f0f0f0f0f0f"),
+)
+NOTES = ("OCR unavailable: install tesseract-ocr-deu", "keyframes: ffmpeg timed out after 60 s")
+
+
+def test_region_hashes_and_notes_are_stored_and_read_back(media_ctx: ServiceContext) -> None:
+    with_facts = _obj(
+        7, pdq="ee" * 32, pdq_quality=90, phash="8f373714acfcf4d0", regions=REGIONS, notes=NOTES
+    )
+    bare = _obj(8)  # enriched before migration 0008, or nothing to say: NULL columns
+    ids = _store_posts(
+        media_ctx,
+        ("1", (MediaRef(kind="image", url="https://x/7"), MediaRef(kind="image", url="https://x/8"))),
+    )
+    with media_ctx.store.transaction() as tx:
+        assert tx.put_media_object(with_facts) and tx.put_media_object(bare)
+        tx.set_media_outcome(ids["1"], 0, state="fetched", attempts=1, at=NOW, sha256=with_facts.sha256)
+        tx.set_media_outcome(ids["1"], 1, state="fetched", attempts=1, at=NOW, sha256=bare.sha256)
+    with media_ctx.store.transaction() as tx:
+        assert tx.get_media_object(with_facts.sha256) == with_facts
+        assert tx.get_media_object(bare.sha256) == bare
+        assert [obj for _entry, obj in tx.media_for_post(ids["1"])] == [with_facts, bare]
+        enrichment = Enrichment(enricher="t", ocr_status="done", regions=REGIONS[:1], notes=NOTES[:1])
+        assert tx.set_media_enrichment(bare.sha256, enrichment, at=NOW)
+        updated = tx.get_media_object(bare.sha256)
+    assert updated is not None and (updated.regions, updated.notes) == (REGIONS[:1], NOTES[:1])
+    assert with_facts.tagged_hashes == (
+        "pdq:" + "ee" * 32, "phash:8f373714acfcf4d0", "pdq:" + "ab" * 32, "phash:0f0f0f0f0f0f0f0f"
+    )  # fmt: skip
 
 
 def test_purge_drops_only_what_nothing_uses(media_ctx: ServiceContext) -> None:

@@ -12,7 +12,14 @@ import msgspec
 import pytest
 
 from watchfloor.domain.errors import NotFound, QuerySyntaxError
-from watchfloor.domain.media import hash_distance, hashes_near
+from watchfloor.domain.media import (
+    PDQ_MIN_QUALITY,
+    RegionHash,
+    hash_distance,
+    hashes_near,
+    phash_informative,
+    tagged_hashes,
+)
 from watchfloor.domain.post import MediaRef, Post
 from watchfloor.domain.rules import RuleVersion
 from watchfloor.query.describe import to_text
@@ -93,6 +100,36 @@ def test_hash_distances() -> None:
     assert hash_distance(FLYER, FLYER_PHASH) is None  # different algorithms never compare
     assert hashes_near([near], [FLYER])
     assert not hashes_near([far], [FLYER])
+
+
+def test_hashes_near_reads_a_known_set_the_same_way_every_time() -> None:
+    """The parsed form of a list's frozenset is cached; answers match the uncached path."""
+    known = frozenset({FLYER, FLYER_PHASH, "pdq:" + "0" * 64})
+    near_phash = "phash:ffff0000ffff0001"
+    far = "pdq:" + "0f" * 32
+    for mine, expected in (([near_phash], True), ([far], False), ([far, FLYER], True), ([], False)):
+        assert hashes_near(mine, known) is expected
+        assert hashes_near(mine, list(known)) is expected  # not a frozenset: not cached
+        assert hashes_near(mine, known) is expected
+
+
+def _region(name: str, quality: int, pdq: str = "a" * 64, phash: str = "ffff0000ffff0000") -> RegionHash:
+    return RegionHash(region=name, pdq=pdq, pdq_quality=quality, phash=phash)
+
+
+def test_tagged_hashes_take_each_regions_reliable_hash() -> None:
+    sharp = _region("centre_80", 100, pdq="b" * 64)
+    smooth = _region("top_80", PDQ_MIN_QUALITY - 1, phash="0f0f0f0f0f0f0f0f")  # its PDQ is unreliable
+    flat = _region("bottom_80", 0, phash="8000000000000000")  # nothing to compare at all
+    got = tagged_hashes(pdq="c" * 64, pdq_quality=90, phash="ffff0000ffff0000", regions=(sharp, smooth, flat))
+    assert got == ("pdq:" + "c" * 64, "phash:ffff0000ffff0000", "pdq:" + "b" * 64, "phash:0f0f0f0f0f0f0f0f")
+    # The whole image's PDQ below the quality floor is left out; a partner's (quality unknown) is kept.
+    assert tagged_hashes(pdq="c" * 64, pdq_quality=10, phash=None) == ()
+    assert tagged_hashes(pdq="c" * 64, pdq_quality=None, phash=None) == ("pdq:" + "c" * 64,)
+    # Every flat picture has the same pHash, whatever its colour: it would match every other one.
+    assert not phash_informative("8000000000000000")
+    assert phash_informative("ffff0000ffff0000")
+    assert tagged_hashes(pdq=None, pdq_quality=None, phash="8000000000000000") == ()
 
 
 def _rule(rule_id: int, query: str) -> RuleVersion:

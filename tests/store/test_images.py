@@ -8,6 +8,7 @@ import pytest
 
 from tests.store.helpers import make_post, prepared
 from watchfloor.domain.errors import Conflict, NotFound
+from watchfloor.domain.media import RegionHash
 from watchfloor.query.parser import parse_query
 from watchfloor.store.engine import SqlStore
 
@@ -108,6 +109,35 @@ def test_known_image_lists(store: SqlStore) -> None:
         with pytest.raises(NotFound):
             tx.remove_image_list_item(made.id, item.id)
         assert tx.image_list_hashes()["~scam-kit"] == frozenset({"pdq:" + "cd" * 32})
+
+
+def test_known_images_keep_their_region_hashes(store: SqlStore) -> None:
+    """An uploaded file's region hashes are stored with the item and given to the matcher."""
+    regions = (
+        RegionHash(region="centre_80", pdq="12" * 32, pdq_quality=100, phash="ffff0000ffff0000"),
+        # quality 20: this region's PDQ is unreliable, so its pHash is what the matcher gets
+        RegionHash(region="top_80", pdq="34" * 32, pdq_quality=20, phash="00ff00ff00ff00ff"),
+    )
+    with store.transaction() as tx:
+        basis = tx.create_basis(
+            title="Fraud prevention", authority="Policy 7", purpose="scam monitoring",
+            necessity="public posts", owner="sam", review_at=None, expires_at=None, created_by="sam", at=AT,
+        ).id  # fmt: skip
+        made = tx.create_image_list(name="kit", description="flyers", basis_id=basis, created_by="ana", at=AT)
+        item = tx.add_image_list_item(
+            made.id, phash="0f0f0f0f0f0f0f0f", pdq="ab" * 32, sha256=None, label="flyer", added_by="ana",
+            at=AT, regions=regions,
+        )  # fmt: skip
+        partner = tx.add_image_list_item(
+            made.id, phash=None, pdq="cd" * 32, sha256=None, label=None, added_by="ana", at=AT
+        )
+    assert item.regions == regions and partner.regions == ()
+    with store.transaction() as tx:
+        assert [i.regions for i in tx.image_list_items(made.id)] == [regions, ()]
+        assert tx.image_list_hashes()["~kit"] == frozenset(
+            {"pdq:" + "ab" * 32, "phash:0f0f0f0f0f0f0f0f", "pdq:" + "12" * 32, "phash:00ff00ff00ff00ff",
+             "pdq:" + "cd" * 32}
+        )  # fmt: skip
 
 
 def test_a_purged_posts_id_is_never_given_to_another_post(store: SqlStore) -> None:

@@ -15,6 +15,8 @@ import json
 import re
 from pathlib import Path
 
+from playwright.sync_api import expect
+
 from tests.web.browser import (  # noqa: F401  (pytest fixtures)
     Live,
     chromium_fixture,
@@ -87,10 +89,9 @@ def test_from_a_live_alert_to_a_verified_pdf_report(live: Live, tmp_path: Path) 
     # add to the case from the queue row
     ana.select_option(f"#alert-{alert_id} select[name=case_id]", str(case_id))
     ana.click(f"#alert-{alert_id} .case-cell button[type=submit]")
-    ana.wait_for_function(
-        f"() => document.querySelector('#alert-{alert_id} .case-result').textContent.trim().length > 0",
-        timeout=WAIT,
-    )
+    # expect() polls from Playwright's isolated script; a wait_for_function string would be eval'd in
+    # the page, which its CSP (no 'unsafe-eval') refuses once polling starts.
+    expect(ana.locator(f"#alert-{alert_id} .case-result")).to_have_text(re.compile(r"\S"), timeout=WAIT)
 
     # the post view ("why this alert"), then capture the post as evidence in the case
     ana.goto(f"/alerts/{alert_id}")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from tests.web.alerts_data import audit_size, events, import_rows
@@ -155,9 +156,9 @@ def test_the_graph_page_draws_a_canvas_in_chromium_without_csp_violations(live: 
     page = live.sign_in("ana")
     hooks = watch(page, live.url)
     page.goto(f"/posts/{ids['1']}/graph")
-    page.wait_for_function(
-        "document.getElementById('cluster-graph-status').textContent.indexOf('Loading') === -1"
-    )
+    # expect() polls from Playwright's own isolated script, not by eval in the page: the page's CSP
+    # (no 'unsafe-eval') refuses wait_for_function's string predicates once polling starts.
+    expect(page.locator("#cluster-graph-status")).not_to_contain_text("Loading", timeout=15_000)
     status = page.text_content("#cluster-graph-status") or ""
     if "cannot draw" in status:
         pytest.skip(f"this Chromium has no WebGL: {status}")
@@ -186,9 +187,9 @@ def test_no_handle_from_the_xss_corpus_runs_on_the_graph_page(live: Live, tmp_pa
     hooks = watch(page, live.url)
     response = page.goto(f"/posts/{first.id}/graph")
     assert response is not None and response.status == 200
-    page.wait_for_function(
-        "document.getElementById('cluster-graph-status').textContent.indexOf('Loading') === -1"
-    )
+    # expect() polls from Playwright's own isolated script, not by eval in the page: the page's CSP
+    # (no 'unsafe-eval') refuses wait_for_function's string predicates once polling starts.
+    expect(page.locator("#cluster-graph-status")).not_to_contain_text("Loading", timeout=15_000)
     page.wait_for_timeout(300)  # let a payload that got loose have its chance
     assert served_html_problems(response.text()) == []
     accounts = page.locator("table.graph-accounts tbody tr").count()

@@ -115,7 +115,12 @@ POLICY: dict[str, Grant] = {
     # live sources and the runner
     "sources.manage": _g("add, pause, resume or remove a live source", {"supervisor", "admin"}),
     "sources.read": _g("list live sources and their status", _ANALYSTS | {"auditor", "admin"}),
-    "sources.collect": _g("store a batch a live source fetched (the runner)", {"admin"}),
+    "sources.collect": _g(
+        "store a batch a live source fetched (the runner, or a scale-out worker)", {"admin"}
+    ),
+    "sources.publish": _g(
+        "publish a batch a live source fetched to the bus (scale-out connectors)", {"admin"}
+    ),
     # media the posts reference
     "media.fetch": _g("fetch, store and enrich the media posts reference (the media fetcher)", {"admin"}),
     "media.read": _g(
@@ -137,6 +142,7 @@ SYSTEM_OPERATIONS = frozenset(
         "basis.read",
         "basis.enforce",
         "sources.collect",
+        "sources.publish",
         "media.fetch",
     }
 )

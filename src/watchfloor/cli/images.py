@@ -59,7 +59,8 @@ def images_add(
     phash: Annotated[str | None, typer.Option(help="A pHash (16 hex digits).")] = None,
     label: Annotated[str | None, typer.Option(help="A short label shown in 'why this alert'.")] = None,
 ) -> None:
-    """Add images by file (hashed with pHash and PDQ; the file is not stored) or by hash.
+    """Add images by file (hashed with pHash and PDQ, whole and over three regions so that cropped and
+    captioned copies match too; the file is not stored) or by a partner's whole-image hash.
 
     Example: watchfloor images add scam-kit flyer1.jpg flyer2.png --label "giveaway flyer"
     Example: watchfloor images add scam-kit --pdq <64 hex digits from a partner>
@@ -68,7 +69,7 @@ def images_add(
     context, actor = state.context(), state.actor()
     if not files:
         item = add_known_image(context, actor=actor, list_name=name, pdq=pdq, phash=phash, label=label)
-        out.print(f"Added image {item.id} to {name}.")
+        out.print(f"Added image {item.id} to {name} (a whole-image hash: crops and captions will not match).")
         return
     for path in files:
         if not path.is_file():
@@ -81,7 +82,10 @@ def images_add(
             )
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
-        out.print(f"Added {path.name} to {name} as image {item.id} (pHash {item.phash}).")
+        out.print(
+            f"Added {path.name} to {name} as image {item.id} (pHash {item.phash or 'none'}, "
+            f"{len(item.regions)} region hashes: crops and captions match too)."
+        )
 
 
 @images_app.command("remove")
@@ -116,7 +120,10 @@ def images_show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Th
     state = state_of(ctx)
     found, items = show_image_list(state.context(), actor=state.actor(), list_name=name)
     out.print(f"{found.name}: {found.description} (basis {found.basis_id}, {len(items)} images)")
-    table = Table("id", "label", "pHash", "PDQ", "added by")
+    table = Table("id", "label", "pHash", "PDQ", "regions", "added by")
     for item in items:
-        table.add_row(str(item.id), item.label or "", item.phash or "", item.pdq or "", item.added_by)
+        regions = str(len(item.regions)) if item.regions else "none"  # a partner's hash: whole image only
+        table.add_row(
+            str(item.id), item.label or "", item.phash or "", item.pdq or "", regions, item.added_by
+        )
     out.print(table)

@@ -24,7 +24,9 @@ from watchfloor.cli import (  # noqa: F401  (registers commands)
     search,
     serve,
     sources,
+    status,
     users,
+    worker,
 )
 from watchfloor.cli import run as run_command  # noqa: F401  (registers `watchfloor run`)
 from watchfloor.cli.app import app, err

@@ -138,6 +138,13 @@ def media_status_command(
         out.print(recent)
 
 
+_REGION_NAMES = {
+    "centre_80": "hashes, centre 80%",
+    "top_80": "hashes, top 80%",
+    "bottom_80": "hashes, bottom 80%",
+}
+
+
 def _render(details: MediaDetails) -> None:
     obj = details.obj
     table = Table("field", "value", title=f"Media {obj.sha256}", show_header=False)
@@ -150,6 +157,10 @@ def _render(details: MediaDetails) -> None:
         ("enriched", f"{obj.enriched_at:%Y-%m-%d %H:%M:%S}Z" if obj.enriched_at else "not yet"),
         ("pHash", obj.phash),
         ("PDQ", f"{obj.pdq} (quality {obj.pdq_quality})" if obj.pdq else None),
+        *(
+            (_REGION_NAMES.get(r.region, r.region), f"PDQ {r.pdq} (quality {r.pdq_quality}), pHash {r.phash}")
+            for r in obj.regions
+        ),
         ("OCR", obj.ocr_status),
         ("camera", " / ".join(v for v in (obj.camera.make, obj.camera.model) if v) if obj.camera else None),
         ("software", obj.camera.software if obj.camera else None),
@@ -160,6 +171,8 @@ def _render(details: MediaDetails) -> None:
         if value:
             table.add_row(name, escape(value))
     out.print(table)
+    if obj.notes:
+        out.print("Notes from enrichment:\n" + "\n".join(f"  - {escape(note)}" for note in obj.notes))
     if obj.ocr_text and obj.ocr_text.strip():
         out.print("Text read from the image:\n" + escape(obj.ocr_text.strip()))
     if details.frames:
@@ -181,7 +194,8 @@ def media_show(
     ctx: typer.Context,
     sha256: Annotated[str, typer.Argument(help="The file's SHA-256 (from `media status` or a post).")],
 ) -> None:
-    """Show one stored file: type, size, hashes, OCR text, camera information and video keyframes.
+    """Show one stored file: type, size, hashes (whole and per region), enrichment notes, OCR text,
+    camera information and video keyframes.
 
     Example: watchfloor media show 3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b
     """

@@ -7,6 +7,10 @@ asked for); a permanent error marks the source failed with the reason and ends i
 SIGINT let each thread finish and commit the batch in hand, then the command exits 0. Log lines are
 JSON objects on stderr; ``--metrics-port`` serves Prometheus metrics on 127.0.0.1.
 
+With ``--role connectors`` (scale-out mode, docs/deployment.md) each thread publishes its batch to the
+bus instead (``services/publish.py``) and advances the cursor once the stream acknowledged it; bus
+failures back off like transient fetch errors. ``watchfloor worker`` processes store what it publishes.
+
 With ``--media`` (the default) one more thread fetches the photos and videos stored posts reference
 (``services/media.py``), a batch at a time, waiting ``MEDIA_IDLE_SECONDS`` when nothing is due and
 backing off when the store fails; on SIGTERM it hands back what it has not started and stops.
@@ -22,6 +26,7 @@ import threading
 import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -29,9 +34,19 @@ from typing import Annotated, Any
 import typer
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
 
+from watchfloor.bus.records import Publisher
 from watchfloor.cli.app import app, err, state_of
+from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.registry import build
-from watchfloor.domain.errors import ConfigError, Conflict, NotFound, Permanent, Transient, WatchfloorError
+from watchfloor.domain.errors import (
+    BusError,
+    ConfigError,
+    Conflict,
+    NotFound,
+    Permanent,
+    Transient,
+    WatchfloorError,
+)
 from watchfloor.domain.sources import Source
 from watchfloor.services.collect import (
     check_source_basis,
@@ -41,7 +56,9 @@ from watchfloor.services.collect import (
 )
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.media import MEDIA_FETCHER, fetch_due_media
+from watchfloor.services.publish import publish_batch
 from watchfloor.services.sources import add_source, list_sources
+from watchfloor.wiring import build_bus
 
 BACKOFF_BASE = 1.0  # seconds; the first retry waits up to this long
 BACKOFF_CAP = 600.0  # seconds; no retry waits longer (unless the platform's Retry-After says so)
@@ -74,14 +91,27 @@ class Metrics:
         self.errors = Counter("watchfloor_fetch_errors", "Failed fetches", ["source", "kind"], registry=r)
         self.quarantined = Counter("watchfloor_quarantined", "Records quarantined", ["source"], registry=r)
         self.alerts = Counter("watchfloor_alerts_raised", "Alerts raised", ["source"], registry=r)
+        self.published = Counter(
+            "watchfloor_records_published", "Records new in the bus's stream", ["source"], registry=r
+        )
         self.media = Counter("watchfloor_media", "Media queue entries by outcome", ["outcome"], registry=r)
         self.lag = Gauge(
             "watchfloor_source_lag_seconds", "Seconds since the last stored batch", ["source"], registry=r
         )
 
 
+class Role(StrEnum):
+    """What `watchfloor run` does with what it fetches."""
+
+    all = "all"  # embedded: store, match and alert here
+    connectors = "connectors"  # scale-out: publish to the bus; `watchfloor worker` stores
+
+
 class SourceWorker(threading.Thread):
-    """Collects one source until ``stop`` is set, the source is paused or removed, or it fails."""
+    """Collects one source until ``stop`` is set, the source is paused or removed, or it fails.
+
+    With a ``bus`` it publishes each batch there (the connectors role) instead of storing it.
+    """
 
     def __init__(
         self,
@@ -90,9 +120,11 @@ class SourceWorker(threading.Thread):
         stop: threading.Event,
         write: threading.Lock,
         metrics: Metrics,
+        bus: Publisher | None = None,
     ) -> None:
         super().__init__(name=f"source-{source.name}", daemon=True)
         self.ctx, self.source, self.stop, self.write, self.metrics = ctx, source, stop, write, metrics
+        self.bus = bus
 
     def run(self) -> None:
         name = self.source.name
@@ -103,7 +135,7 @@ class SourceWorker(threading.Thread):
             log("source_failed", source=name, reason=str(exc))
             return
         self.metrics.lag.labels(name).set_function(lambda: self._lag())
-        failures = 0
+        failures = bus_failures = 0
         try:
             while not self.stop.is_set():
                 with self.ctx.store.snapshot() as tx:
@@ -130,12 +162,31 @@ class SourceWorker(threading.Thread):
                     return
                 failures = 0
                 try:
+                    if self.bus is not None:
+                        self._publish(current, batch, self.bus)
+                        bus_failures = 0
+                        if batch.next_wake is not None:
+                            self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
+                        continue
                     with self.write:  # one writer: SQLite has one, and the matcher cache is shared
                         report = collect_batch(self.ctx, current, batch)
                 except Permanent as exc:  # the basis lapsed between the check and the commit
                     record_fetch_error(self.ctx, current, exc)
                     log("source_failed", source=name, reason=str(exc))
                     return
+                except BusError as exc:  # nothing committed: fetch again from the cursor, publish again
+                    bus_failures += 1
+                    delay = backoff(bus_failures, None)
+                    record_fetch_error(self.ctx, current, exc)
+                    log(
+                        "publish_retry",
+                        source=name,
+                        error=str(exc),
+                        attempt=bus_failures,
+                        wait_s=round(delay, 2),
+                    )
+                    self.stop.wait(delay)
+                    continue
                 self.metrics.batches.labels(name).inc()
                 self.metrics.posts.labels(name).inc(report.inserted)
                 self.metrics.quarantined.labels(name).inc(report.quarantined)
@@ -154,6 +205,20 @@ class SourceWorker(threading.Thread):
             log("source_stopped", source=name, reason=str(exc))
         finally:
             connector.close()
+
+    def _publish(self, source: Source, batch: Batch, bus: Publisher) -> None:
+        report = publish_batch(self.ctx, source, batch, bus=bus)
+        self.metrics.batches.labels(source.name).inc()
+        self.metrics.published.labels(source.name).inc(report.stored)
+        log(
+            "published",
+            source=source.name,
+            records=report.records,
+            new=report.stored,
+            duplicates=report.duplicates,
+            skipped=report.skipped,
+            oversized=report.oversized,
+        )
 
     def _lag(self) -> float:
         with self.ctx.store.snapshot() as tx:
@@ -243,9 +308,28 @@ def run_sources(
     media: Annotated[
         bool, typer.Option(help="Also fetch the photos and videos stored posts reference (docs/media.md).")
     ] = True,
+    role: Annotated[
+        Role,
+        typer.Option(
+            help=(
+                "all: store, match and alert here (embedded mode). connectors: publish to the bus at "
+                "WATCHFLOOR_BUS_URL for `watchfloor worker` processes to store (docs/deployment.md)."
+            )
+        ),
+    ] = Role.all,
 ) -> None:
     """Collect every active source until SIGTERM or Ctrl-C. Example: watchfloor run --metrics-port 9108"""
     state = state_of(ctx)
+    bus = None
+    if role is Role.connectors:
+        bus = build_bus(state.settings, name="watchfloor-connectors", on_event=log)
+        if bus is None:
+            raise ConfigError(
+                "--role connectors publishes to a bus: set WATCHFLOOR_BUS_URL (e.g. nats://127.0.0.1:4222), "
+                "or leave --role out to store here (embedded mode)"
+            )
+        ctx.call_on_close(bus.close)
+        bus.ensure_stream()
     if sources is not None:
         _ensure_sources(state, sources)
     context = state.context()
@@ -264,9 +348,9 @@ def run_sources(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    workers = [SourceWorker(context, s, stop, write, metrics) for s in active]
+    workers = [SourceWorker(context, s, stop, write, metrics, bus) for s in active]
     media_worker = MediaWorker(context, stop, metrics) if media else None
-    log("started", sources=[s.name for s in active], metrics_port=metrics_port, media=media)
+    log("started", sources=[s.name for s in active], metrics_port=metrics_port, media=media, role=role.value)
     for worker in workers:
         worker.start()
     if media_worker is not None:

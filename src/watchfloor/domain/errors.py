@@ -67,6 +67,10 @@ class StoreError(WatchfloorError):
     """The store is unreachable, misconfigured or refused an operation."""
 
 
+class BusError(WatchfloorError):
+    """The message bus (NATS JetStream, scale-out mode) is unreachable or refused an operation."""
+
+
 class ConnectorError(WatchfloorError):
     """Base of connector failures."""
 

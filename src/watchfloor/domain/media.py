@@ -2,9 +2,11 @@
 
 A post's :class:`~watchfloor.domain.post.MediaRef` says where a file is; a :class:`PostMedia` is the
 queue entry that fetches it (one per post and position); a :class:`MediaObject` is one stored file,
-keyed by the SHA-256 of its bytes, with the perceptual hashes, OCR text and camera/time metadata read
-from it. Files are content-addressed, so the same image posted a thousand times is fetched once per
-URL, stored once and enriched once.
+keyed by the SHA-256 of its bytes, with the perceptual hashes (of the whole image and of three
+regions, :class:`RegionHash`), OCR text and camera/time metadata read from it, and the enricher's
+notes on what it could not read. :func:`tagged_hashes` decides which of an image's hashes are compared,
+for posts and known images alike. Files are content-addressed, so the same image posted a thousand
+times is fetched once per URL, stored once and enriched once.
 
 What is deliberately absent (DESIGN.md): no face detection or recognition, no GPS coordinates from
 EXIF (a photo's location is a person's location), nothing inferred about the people in an image.
@@ -12,6 +14,7 @@ EXIF (a photo's location is a person's location), nothing inferred about the peo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Literal
@@ -55,6 +58,19 @@ class CameraInfo(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     taken_at: str | None = None  # EXIF DateTimeOriginal as written (EXIF has no reliable time zone)
 
 
+class RegionHash(msgspec.Struct, frozen=True, kw_only=True):
+    """The PDQ and pHash of one fixed region of an image: what still matches after a crop or a caption.
+
+    A whole-image hash moves too far when a repost crops the picture or adds a caption bar; the same
+    region of both copies still hashes alike (``pipeline/media/hashes.py`` says which regions and why).
+    """
+
+    region: str  # "centre_80" (10% off every side), "top_80", "bottom_80" (the top or bottom 80%)
+    pdq: str  # 64 hex digits
+    pdq_quality: int  # 0-100; below PDQ_MIN_QUALITY the region's pHash is compared instead
+    phash: str  # 16 hex digits
+
+
 class MediaObject(msgspec.Struct, frozen=True, kw_only=True):
     """One stored file, content-addressed, with everything read from it."""
 
@@ -72,6 +88,15 @@ class MediaObject(msgspec.Struct, frozen=True, kw_only=True):
     ocr_status: OcrStatus = "not_run"
     camera: CameraInfo | None = None
     enriched_at: datetime | None = None
+    regions: tuple[RegionHash, ...] = ()  # hashes of fixed regions (images and keyframes)
+    notes: tuple[str, ...] = ()  # what the enricher could not do, and why (Enrichment.notes)
+
+    @property
+    def tagged_hashes(self) -> tuple[str, ...]:
+        """The hashes rules compare ("pdq:<hex>", "phash:<hex>"): see :func:`tagged_hashes`."""
+        return tagged_hashes(
+            pdq=self.pdq, pdq_quality=self.pdq_quality or 0, phash=self.phash, regions=self.regions
+        )
 
     @property
     def is_image(self) -> bool:
@@ -114,6 +139,12 @@ class ImageListItem(msgspec.Struct, frozen=True, kw_only=True):
     label: str | None
     added_by: str
     added_at: datetime
+    regions: tuple[RegionHash, ...] = ()  # only for images added as files (a partner's hex has none)
+
+    @property
+    def tagged_hashes(self) -> tuple[str, ...]:
+        """The hashes rules compare this known image with (``pdq`` was kept only when reliable)."""
+        return tagged_hashes(pdq=self.pdq, pdq_quality=None, phash=self.phash, regions=self.regions)
 
 
 def hamming(a: str, b: str) -> int:
@@ -147,6 +178,7 @@ class Keyframe(msgspec.Struct, frozen=True, kw_only=True):
     pdq_quality: int | None = None
     ocr_text: str | None = None
     ocr_status: OcrStatus = "not_run"
+    regions: tuple[RegionHash, ...] = ()
 
 
 class Enrichment(msgspec.Struct, frozen=True, kw_only=True):
@@ -169,6 +201,7 @@ class Enrichment(msgspec.Struct, frozen=True, kw_only=True):
     camera: CameraInfo | None = None
     frames: tuple[Keyframe, ...] = ()
     notes: tuple[str, ...] = ()
+    regions: tuple[RegionHash, ...] = ()  # images: hashes of fixed regions (see RegionHash)
 
 
 # Largest Hamming distance at which two images count as the same picture (resized, recompressed; a
@@ -193,13 +226,67 @@ def match_distance(tagged: str) -> int:
     return PDQ_MATCH_DISTANCE if tagged.startswith("pdq:") else PHASH_MATCH_DISTANCE
 
 
+def _by_algorithm(known: Iterable[str]) -> dict[tuple[str, int], tuple[int, ...]]:
+    """Known tagged hashes as integers, grouped by algorithm and hex length (only those compare)."""
+    groups: dict[tuple[str, int], list[int]] = {}
+    for tagged in known:
+        algorithm, _, hex_ = tagged.partition(":")
+        groups.setdefault((algorithm, len(hex_)), []).append(int(hex_, 16))
+    return {key: tuple(values) for key, values in groups.items()}
+
+
+# The matcher compares every post with the same few list sets (frozensets, rebuilt only when a list
+# changes): parse each set once, not once per post.
+_known_by_algorithm = functools.lru_cache(maxsize=256)(_by_algorithm)
+
+
 def hashes_near(post_hashes: Iterable[str], known: Iterable[str]) -> bool:
     """Whether any post hash is within the match distance of any known hash of the same algorithm."""
-    known = tuple(known)
+    groups = _known_by_algorithm(known) if isinstance(known, frozenset) else _by_algorithm(known)
     for mine in post_hashes:
-        limit = match_distance(mine)
-        for other in known:
-            distance = hash_distance(mine, other)
-            if distance is not None and distance <= limit:
+        algorithm, _, hex_ = mine.partition(":")
+        others = groups.get((algorithm, len(hex_)))
+        if not others:
+            continue
+        value, limit = int(hex_, 16), match_distance(mine)
+        for other in others:
+            if (value ^ other).bit_count() <= limit:
                 return True
     return False
+
+
+# PDQ quality (0-100) below this means a nearly featureless image (a flat colour, a faint gradient):
+# its hash matches other featureless images, so matching on it is unreliable (Meta's guidance: 50).
+PDQ_MIN_QUALITY = 50
+# A pHash splits 64 DCT coefficients at their median, so a real one has 32 bits set; a flat or nearly
+# flat picture gives 8000000000000000 (one bit) whatever its colour, and would match every other one.
+PHASH_MIN_BITS = 16
+
+
+def phash_informative(phash: str) -> bool:
+    """Whether a pHash describes a picture rather than a flat area (see ``PHASH_MIN_BITS``)."""
+    return int(phash, 16).bit_count() >= PHASH_MIN_BITS
+
+
+def tagged_hashes(
+    *, pdq: str | None, pdq_quality: int | None, phash: str | None, regions: Iterable[RegionHash] = ()
+) -> tuple[str, ...]:
+    """The tagged hashes ("pdq:<hex>", "phash:<hex>") one image is matched by: at most five.
+
+    The whole image: its PDQ when its quality is at least ``PDQ_MIN_QUALITY`` (``None``: not known,
+    as for a partner's hash, which is compared as given) and its pHash unless it is that of a flat
+    picture. Each region: its PDQ when that is reliable, else its pHash (smooth, low-contrast pictures
+    have unreliable PDQ hashes; their pHashes still tell them apart: benchmarks/README.md). Posts and
+    known images go through this one function, so any hash of one can match any hash of the other.
+    """
+    found: list[str] = []
+    if pdq and (pdq_quality is None or pdq_quality >= PDQ_MIN_QUALITY):
+        found.append(f"pdq:{pdq}")
+    if phash and phash_informative(phash):
+        found.append(f"phash:{phash}")
+    for region in regions:
+        if region.pdq_quality >= PDQ_MIN_QUALITY:
+            found.append(f"pdq:{region.pdq}")
+        elif phash_informative(region.phash):
+            found.append(f"phash:{region.phash}")
+    return tuple(dict.fromkeys(found))

@@ -1,22 +1,20 @@
 """Store what a live source fetched: posts, deletions, quarantine, alerts and the new cursor, together.
 
-:func:`collect_batch` is the one place a live batch enters the store. Everything it writes commits in
-ONE transaction with the source's new cursor and counters and one ``sources.collect`` audit event, so
-a crash at any point either keeps the whole batch and the cursor after it, or neither: restarting
-re-fetches from the old cursor and the natural key (platform, native id) turns anything already
-stored into a counted duplicate. Alerts are raised only for posts new in this transaction, and an
-alert's (rule, post) is unique, so a replayed batch raises none twice.
+:func:`collect_batch` is the one place a live batch enters the store in embedded mode. Everything it
+writes commits in ONE transaction with the source's new cursor and counters and one ``sources.collect``
+audit event, so a crash at any point either keeps the whole batch and the cursor after it, or neither:
+restarting re-fetches from the old cursor and the natural key (platform, native id) turns anything
+already stored into a counted duplicate. Alerts are raised only for posts new in this transaction, and
+an alert's (rule, post) is unique, so a replayed batch raises none twice.
 
-Crash points, for the kill test: when ``WATCHFLOOR_CRASHPOINT`` is set (read once, at import; unset in
-production, where the checks cost one comparison) to ``NAME`` or ``NAME:N``, the process calls
-``os._exit(137)`` at that point of its Nth batch (default the first). Names: ``mid_batch`` (posts
-written, nothing else), ``during_alerting`` (alerts written), ``before_commit`` (cursor and event
-written, not committed), ``after_commit``.
+The storing itself (:func:`prepare_envelopes`, :func:`store_and_match`, :func:`stored_details`) is
+shared with scale-out mode's workers (services/consume.py), which store what connectors published on
+the bus. Crash points for the kill tests are in services/crashpoints.py.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,41 +22,35 @@ import msgspec
 
 from watchfloor.connectors.live.contract import Batch, Connector
 from watchfloor.domain.actor import Actor
+from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import Conflict, NotFound, Permanent
-from watchfloor.domain.post import Deletion
+from watchfloor.domain.post import Deletion, Envelope, Prepared, Quarantined
 from watchfloor.domain.sources import Source
 from watchfloor.pipeline import prepare_batch
 from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
+from watchfloor.services.crashpoints import STORE_POINTS, crash, next_batch
 from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record, refusals_recorded
-from watchfloor.store.ports import StoreTx
+from watchfloor.store.ports import AlertWrite, StoreTx, WriteResult
 
-__all__ = ["RUNNER", "CollectReport", "collect_batch", "record_fetch_error", "run_once", "sources_to_run"]
+__all__ = [
+    "CRASHPOINTS",
+    "RUNNER",
+    "CollectReport",
+    "Stored",
+    "basis_in_force",
+    "collect_batch",
+    "prepare_envelopes",
+    "record_fetch_error",
+    "run_once",
+    "sources_to_run",
+    "store_and_match",
+    "stored_details",
+]
 
 RUNNER = Actor.system("runner")
-CRASHPOINTS = ("mid_batch", "during_alerting", "before_commit", "after_commit")
-
-
-def _crashpoint_from_env() -> tuple[str, int] | None:
-    # The one environment read outside Settings: a test hook that must work in a process the test
-    # cannot configure otherwise (a `watchfloor run` it is about to SIGKILL).
-    value = os.environ.get("WATCHFLOOR_CRASHPOINT")
-    if not value:
-        return None
-    name, _, nth = value.partition(":")
-    if name not in CRASHPOINTS:
-        raise SystemExit(f"WATCHFLOOR_CRASHPOINT={value!r}: expected one of {', '.join(CRASHPOINTS)}[:N]")
-    return name, int(nth or 1)
-
-
-_CRASH = _crashpoint_from_env()
-_batches_seen = 0
-
-
-def _crash(point: str) -> None:
-    if _CRASH is not None and (point, _batches_seen) == _CRASH:
-        os._exit(137)
+CRASHPOINTS = STORE_POINTS  # the kill test's names for the moments of a stored batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +74,7 @@ def sources_to_run(ctx: ServiceContext, *, actor: Actor = RUNNER) -> list[Source
             return [s for s in tx.list_sources() if s.status == "active"]
 
 
-def _basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
+def basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
     """Raise Permanent (the runner stops the source and says why) unless the source's basis is in force."""
     basis = tx.get_basis(source.basis_id)
     if basis is None or basis.state(now) != "active":
@@ -96,7 +88,62 @@ def _basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
 def check_source_basis(ctx: ServiceContext, source: Source) -> None:
     """Before fetching: raise Permanent if ``source``'s legal basis is no longer in force."""
     with ctx.store.snapshot() as tx:
-        _basis_in_force(tx, source, ctx.clock.now())
+        basis_in_force(tx, source, ctx.clock.now())
+
+
+def prepare_envelopes(envelopes: Sequence[Envelope], *, now: datetime) -> list[Prepared]:
+    """The posts among ``envelopes`` through the pipeline, each with its raw payload kept beside it."""
+    with_posts = [e for e in envelopes if e.post is not None]
+    prepared = prepare_batch([e.post for e in with_posts if e.post is not None], now=now)
+    return [
+        msgspec.structs.replace(p, raw=e.raw, raw_format=e.format)
+        for p, e in zip(prepared, with_posts, strict=True)
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What :func:`store_and_match` wrote: the posts (new and duplicate) and the alerts."""
+
+    written: WriteResult
+    alerts: AlertWrite
+
+
+def store_and_match(
+    ctx: ServiceContext,
+    tx: StoreTx,
+    *,
+    items: Sequence[Prepared],
+    removed: Sequence[Deletion],
+    quarantined: Sequence[Quarantined],
+    now: datetime,
+    actor: Actor,
+) -> Stored:
+    """In the caller's transaction: store the posts, match the new ones and raise their alerts, then
+    record deletions and quarantined records. Idempotent: a replay stores and alerts nothing twice."""
+    by_key = {item.post.key: item.post for item in items}
+    written = tx.write_posts(items, import_id=None)
+    crash("mid_batch")
+    new_posts = [
+        NewPost(id=post_id, post=by_key[key], cluster_id=cluster)
+        for post_id, key, cluster in zip(
+            written.inserted_ids, written.inserted_keys, written.inserted_clusters, strict=True
+        )
+    ]
+    alerts = match_and_alert(
+        tx, cache=ctx.matchers, posts=new_posts, settings=ctx.settings, now=now, actor=actor.name
+    )
+    crash("during_alerting")
+    tx.write_deletions(removed, seen_at=now)
+    tx.write_quarantine(quarantined, import_id=None, at=now)
+    return Stored(written=written, alerts=alerts)
+
+
+def stored_details(stored: Stored) -> tuple[tuple[str, ...], dict[str, DetailValue]]:
+    """The audit event's object refs for the new posts and alerts (or digests of long lists)."""
+    post_refs, post_digest = object_refs("post", stored.written.inserted_ids)
+    alert_refs, alert_digest = object_refs("alert", stored.alerts.raised)
+    return (*post_refs, *alert_refs), {**post_digest, **alert_digest}
 
 
 def collect_batch(
@@ -107,17 +154,10 @@ def collect_batch(
     Raises :class:`Conflict` if the source's stored cursor is no longer the one the batch was read
     after (another runner collected it meanwhile): nothing is stored, and this runner should stop.
     """
-    global _batches_seen
-    _batches_seen += 1
-    with_posts = [e for e in batch.envelopes if e.post is not None]
+    next_batch()
     removed: list[Deletion] = [*batch.deletions, *(e.deletion for e in batch.envelopes if e.deletion)]
     now = ctx.clock.now()
-    prepared = prepare_batch([e.post for e in with_posts if e.post is not None], now=now)
-    items = [
-        msgspec.structs.replace(p, raw=e.raw, raw_format=e.format)
-        for p, e in zip(prepared, with_posts, strict=True)
-    ]
-    by_key = {item.post.key: item.post for item in items}
+    items = prepare_envelopes(batch.envelopes, now=now)
     with refusals_recorded(ctx, actor=actor, action="sources.collect", object_ids=(f"source:{source.id}",)):
         authorize(actor, "sources.collect")
         with ctx.store.transaction() as tx:
@@ -128,30 +168,19 @@ def collect_batch(
                 raise Conflict(
                     f"source {source.name!r}: its cursor moved under this runner (is another running?)"
                 )
-            _basis_in_force(tx, stored, now)
-            written = tx.write_posts(items, import_id=None)
-            _crash("mid_batch")
-            new_posts = [
-                NewPost(id=post_id, post=by_key[key], cluster_id=cluster)
-                for post_id, key, cluster in zip(
-                    written.inserted_ids, written.inserted_keys, written.inserted_clusters, strict=True
-                )
-            ]
-            alerts = match_and_alert(
-                tx, cache=ctx.matchers, posts=new_posts, settings=ctx.settings, now=now, actor=actor.name
+            basis_in_force(tx, stored, now)
+            result = store_and_match(
+                ctx, tx, items=items, removed=removed, quarantined=batch.quarantined, now=now, actor=actor
             )
-            _crash("during_alerting")
-            tx.write_deletions(removed, seen_at=now)
-            tx.write_quarantine(batch.quarantined, import_id=None, at=now)
+            written, alerts = result.written, result.alerts
             tx.advance_source(source.id, cursor=batch.next_cursor, posts=written.inserted, at=now)
-            post_refs, post_digest = object_refs("post", written.inserted_ids)
-            alert_refs, alert_digest = object_refs("alert", alerts.raised)
+            refs, digests = stored_details(result)
             record(
                 tx,
                 actor=actor,
                 action="sources.collect",
                 at=now,
-                object_ids=(f"source:{source.id}", *post_refs, *alert_refs),
+                object_ids=(f"source:{source.id}", *refs),
                 details={
                     "source": source.name,
                     "kind": source.kind,
@@ -163,12 +192,11 @@ def collect_batch(
                     "alerts_raised": len(alerts.raised),
                     "alerts_grouped": alerts.grouped,
                     "alerts_withheld": alerts.withheld,
-                    **post_digest,
-                    **alert_digest,
+                    **digests,
                 },
             )
-            _crash("before_commit")
-        _crash("after_commit")
+            crash("before_commit")
+        crash("after_commit")
     return CollectReport(
         inserted=written.inserted,
         duplicates=written.duplicates,

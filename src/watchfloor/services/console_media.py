@@ -10,6 +10,7 @@ picture resembled and how many bits apart their hashes were.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.errors import NotFound
@@ -41,6 +42,7 @@ class ShownMedia:
     duration_ms: int | None = None
     ocr_status: str | None = None
     frames: list[str] = field(default_factory=list)  # keyframe SHA-256s of a video, in time order
+    notes: tuple[str, ...] = ()  # what enrichment could not do ("OCR unavailable: ..."), keyframes included
 
     @property
     def thumbnail(self) -> str | None:
@@ -71,13 +73,19 @@ def shown_media(tx: StoreTx, post_id: int) -> list[ShownMedia]:
         frames = [f.frame_sha256 for f in tx.frames_of(obj.sha256)] if obj.is_video else []
         shown.append(
             replace(base, sha256=obj.sha256, media_type=obj.media_type, width=obj.width, height=obj.height,
-                    duration_ms=obj.duration_ms, ocr_status=obj.ocr_status, frames=frames)
+                    duration_ms=obj.duration_ms, ocr_status=obj.ocr_status, frames=frames,
+                    notes=obj.notes)
         )  # fmt: skip
     return shown
 
 
 def image_matches(tx: StoreTx, post: Post, query: str) -> list[ImageMatch]:
-    """For each ``imagehash:~list`` in a rule query, the list image nearest to one of the post's images."""
+    """For each ``imagehash:~list`` in a rule query, the list image nearest to one of the post's images.
+
+    Every hash of the post (whole image and regions) is compared with every hash of each list image,
+    as the rule did; the nearest pair within the match distance is the one reported — nearest relative
+    to its algorithm's limit (PDQ 20 of 31 bits is nearer than pHash 6 of 8), PDQ first on a tie.
+    """
     names = {
         node.value[1:]
         for node in walk(parse_query(query, allow_regex=True, allow_lists=True).root)
@@ -88,22 +96,23 @@ def image_matches(tx: StoreTx, post: Post, query: str) -> list[ImageMatch]:
         known = tx.image_list_named(name)
         if known is None or not post.image_hashes:
             continue
-        best: ImageMatch | None = None
+        best: tuple[float, int, ImageMatch] | None = None
         for item in tx.image_list_items(known.id):
-            for algorithm, value in (("pdq", item.pdq), ("phash", item.phash)):
-                if value is None:
-                    continue
-                tagged = f"{algorithm}:{value}"
+            for tagged in item.tagged_hashes:
+                limit = match_distance(tagged)
                 for mine in post.image_hashes:
                     distance = hash_distance(mine, tagged)
-                    if distance is None or distance > match_distance(tagged):
+                    if distance is None or distance > limit:
                         continue
-                    if best is None or distance < best.distance:
-                        best = ImageMatch(list_name=name, item_id=item.id, label=item.label,
-                                          algorithm="pdq" if algorithm == "pdq" else "phash",
-                                          distance=distance)  # fmt: skip
+                    pdq = tagged.startswith("pdq:")
+                    key = (distance / limit, 0 if pdq else 1)
+                    if best is None or key < best[:2]:
+                        algorithm: Literal["pdq", "phash"] = "pdq" if pdq else "phash"
+                        match = ImageMatch(list_name=name, item_id=item.id, label=item.label,
+                                           algorithm=algorithm, distance=distance)  # fmt: skip
+                        best = (*key, match)
         if best is not None:
-            found.append(best)
+            found.append(best[2])
     return found
 
 

@@ -42,6 +42,7 @@ __all__ = [
     "fetch_due_media",
     "fetch_limits",
     "media_files",
+    "media_object",
     "retry_delay",
 ]
 
@@ -276,7 +277,7 @@ class _Run:
     def _store(self, entries: list[PostMedia], got: FetchedMedia, enrichment: Enrichment) -> None:
         now = self.ctx.clock.now()
         sha256 = self.files.put(got.data)
-        obj = _media_object(sha256, got.size, got.media_type, enrichment, now)
+        obj = media_object(sha256, got.size, got.media_type, enrichment, now)
         frames: list[MediaFrame] = []
         frame_objects: list[MediaObject] = []
         for index, keyframe in enumerate(enrichment.frames):
@@ -292,6 +293,7 @@ class _Run:
                     phash=keyframe.phash,
                     pdq=keyframe.pdq,
                     pdq_quality=keyframe.pdq_quality,
+                    regions=keyframe.regions,
                     ocr_text=keyframe.ocr_text,
                     ocr_status=keyframe.ocr_status,
                     enriched_at=now,
@@ -319,9 +321,10 @@ class _Run:
         self.summary.fetched += len(live)
 
 
-def _media_object(
+def media_object(
     sha256: str, size: int, media_type: str, enrichment: Enrichment, now: datetime
 ) -> MediaObject:
+    """The stored record of a file from what the enricher read (hashes, text, camera, notes)."""
     return MediaObject(
         sha256=sha256,
         size=size,
@@ -333,8 +336,10 @@ def _media_object(
         phash=enrichment.phash,
         pdq=enrichment.pdq,
         pdq_quality=enrichment.pdq_quality,
+        regions=enrichment.regions,
         ocr_text=enrichment.ocr_text,
         ocr_status=enrichment.ocr_status,
         camera=enrichment.camera,
+        notes=enrichment.notes,
         enriched_at=now,
     )

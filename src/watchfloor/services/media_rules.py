@@ -14,7 +14,6 @@ from collections.abc import Sequence
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.media import MediaObject
-from watchfloor.pipeline.media.hashes import PDQ_MIN_QUALITY
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record
@@ -28,18 +27,18 @@ _MAX_IMAGE_TEXT = 20_000  # characters of image text kept per post (a poster wal
 def image_facts(objects: Sequence[MediaObject]) -> tuple[str | None, tuple[str, ...]]:
     """The image text and tagged hashes ("pdq:<hex>", "phash:<hex>") of a post's stored images/frames.
 
-    PDQ hashes of nearly featureless images (quality below 50) are left out: they match other
-    featureless images. Text is kept in the order of the post's media, each image's on its own line.
+    Each image gives its whole-image hashes and those of its regions (centre, top, bottom), so a
+    cropped or captioned copy of a known image still matches (``MediaObject.tagged_hashes``). PDQ
+    hashes of nearly featureless images or regions (quality below 50) are left out, as are pHashes of
+    flat ones: they match other featureless images. Text is kept in the order of the post's media,
+    each image's on its own line.
     """
     texts: list[str] = []
     hashes: list[str] = []
     for obj in objects:
         if obj.ocr_text and obj.ocr_text.strip():
             texts.append(obj.ocr_text.strip())
-        if obj.pdq and (obj.pdq_quality or 0) >= PDQ_MIN_QUALITY:
-            hashes.append(f"pdq:{obj.pdq}")
-        if obj.phash:
-            hashes.append(f"phash:{obj.phash}")
+        hashes.extend(obj.tagged_hashes)
     text = "\n".join(texts)[:_MAX_IMAGE_TEXT] or None
     return text, tuple(dict.fromkeys(hashes))
 

@@ -17,7 +17,7 @@ from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "watchfloor_read_only"
-SCHEMA_HEAD = "0007"  # the newest migration's revision; a test checks it matches the scripts
+SCHEMA_HEAD = "0008"  # the newest migration's revision; a test checks it matches the scripts
 
 
 def _sqlite_engine(path: str) -> Engine:
@@ -115,6 +115,8 @@ class SqlStore:
         except OperationalError as exc:
             raise StoreError(f"database error on {self.describe()}: {exc.orig}") from None
         except SQLAlchemyError as exc:
+            raise StoreError(f"database error on {self.describe()}: {exc}") from None
+        except self.engine.dialect.loaded_dbapi.Error as exc:  # raw-cursor paths (PostgreSQL inserts)
             raise StoreError(f"database error on {self.describe()}: {exc}") from None
 
     @contextmanager

@@ -19,10 +19,11 @@ import msgspec
 from sqlalchemy import Connection, Row, delete, func, select, update
 
 from watchfloor.domain.errors import Conflict, NotFound
-from watchfloor.domain.media import ImageList, ImageListItem
+from watchfloor.domain.media import ImageList, ImageListItem, RegionHash
 from watchfloor.query.tokens import index_text
 from watchfloor.store import rows
 from watchfloor.store.dialects import Dialect, tsvector_literal
+from watchfloor.store.media_sql import decode_regions, encode_regions
 from watchfloor.store.schema import image_list_items, image_lists, posts
 
 
@@ -50,6 +51,7 @@ def _item(row: Row[Any]) -> ImageListItem:
         label=m["label"],
         added_by=m["added_by"],
         added_at=rows.instant(int(m["added_us"])),
+        regions=decode_regions(m["region_hashes"]),
     )
 
 
@@ -110,14 +112,15 @@ class ImagesSql:
         label: str | None,
         added_by: str,
         at: datetime,
+        regions: tuple[RegionHash, ...] = (),
     ) -> ImageListItem:
-        """Add one known image's hashes (at least one of ``phash``/``pdq``)."""
-        if phash is None and pdq is None:
-            raise ValueError("a known image needs a pHash or a PDQ hash")
+        """Add one known image's hashes (at least one of ``phash``/``pdq``, and its region hashes)."""
+        if phash is None and pdq is None and not regions:
+            raise ValueError("a known image needs a pHash, a PDQ hash or region hashes")
         new_id = self.conn.execute(
             image_list_items.insert()
             .values(list_id=list_id, phash=phash, pdq=pdq, sha256=sha256, label=label, added_by=added_by,
-                    added_us=rows.to_micros(at))
+                    added_us=rows.to_micros(at), region_hashes=encode_regions(regions))
             .returning(image_list_items.c.id)
         ).scalar_one()  # fmt: skip
         self._bump_rules_revision()
@@ -139,17 +142,14 @@ class ImagesSql:
         self._bump_rules_revision()
 
     def image_list_hashes(self) -> dict[str, frozenset[str]]:
-        """Every list as the matcher reads it: ``"~name" -> {"pdq:<hex>", "phash:<hex>", ...}``."""
+        """Every list as the matcher reads it: ``"~name" -> {"pdq:<hex>", "phash:<hex>", ...}``, each
+        item's whole-image and region hashes (``ImageListItem.tagged_hashes``)."""
         found: dict[str, set[str]] = {f"~{row.name}": set() for row in self.conn.execute(select(image_lists))}
-        stmt = select(image_lists.c.name, image_list_items.c.phash, image_list_items.c.pdq).join(
+        stmt = select(image_lists.c.name, *image_list_items.c).join(
             image_list_items, image_list_items.c.list_id == image_lists.c.id
         )
-        for name, phash, pdq in self.conn.execute(stmt).all():
-            members = found[f"~{name}"]
-            if pdq:
-                members.add(f"pdq:{pdq}")
-            if phash:
-                members.add(f"phash:{phash}")
+        for row in self.conn.execute(stmt).all():
+            found[f"~{row.name}"].update(_item(row).tagged_hashes)
         return {name: frozenset(members) for name, members in found.items()}
 
     # -- image facts on posts --------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from watchfloor.domain.media import (
     MediaObject,
     MediaState,
     PostMedia,
+    RegionHash,
 )
 from watchfloor.domain.post import Post
 from watchfloor.store.dialects import Dialect
@@ -43,7 +44,7 @@ from watchfloor.store.schema import (
     post_media,
 )
 
-__all__ = ["MediaSql", "purge_post_media", "queue_post_media"]
+__all__ = ["MediaSql", "decode_regions", "encode_regions", "purge_post_media", "queue_post_media"]
 
 _CHUNK = 1_000
 _ERROR_CLIP = 1_000  # characters of an error message kept on an entry
@@ -85,8 +86,21 @@ def _entry(row: Row[Any]) -> PostMedia:
     )
 
 
+def encode_regions(regions: Sequence[RegionHash]) -> str | None:
+    """Region hashes as the JSON text stored in ``region_hashes`` columns (NULL when there are none)."""
+    return msgspec.json.encode(tuple(regions)).decode() if regions else None
+
+
+def decode_regions(text: str | None) -> tuple[RegionHash, ...]:
+    return msgspec.json.decode(text, type=tuple[RegionHash, ...]) if text else ()
+
+
+def _notes(notes: Sequence[str]) -> str | None:
+    return msgspec.json.encode(tuple(notes)).decode() if notes else None
+
+
 def _object(m: Any) -> MediaObject:
-    camera = m["camera"]
+    camera, notes = m["camera"], m["notes"]
     return MediaObject(
         sha256=m["sha256"],
         size=int(m["size"]),
@@ -102,6 +116,8 @@ def _object(m: Any) -> MediaObject:
         ocr_status=m["ocr_status"],
         camera=msgspec.json.decode(camera, type=CameraInfo) if camera else None,
         enriched_at=from_micros(m["enriched_us"]),
+        regions=decode_regions(m["region_hashes"]),
+        notes=msgspec.json.decode(notes, type=tuple[str, ...]) if notes else (),
     )
 
 
@@ -117,6 +133,8 @@ def _enrichment_values(enrichment: Enrichment) -> dict[str, Any]:
         "ocr_text": enrichment.ocr_text,
         "ocr_status": enrichment.ocr_status,
         "camera": msgspec.json.encode(camera).decode() if camera is not None else None,
+        "region_hashes": encode_regions(enrichment.regions),
+        "notes": _notes(enrichment.notes),
     }
 
 
@@ -136,6 +154,8 @@ def _object_values(obj: MediaObject) -> dict[str, Any]:
         "camera": msgspec.json.encode(obj.camera).decode() if obj.camera is not None else None,
         "stored_us": to_micros(obj.stored_at),
         "enriched_us": to_micros(obj.enriched_at) if obj.enriched_at else None,
+        "region_hashes": encode_regions(obj.regions),
+        "notes": _notes(obj.notes),
     }
 
 

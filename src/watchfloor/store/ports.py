@@ -43,6 +43,7 @@ from watchfloor.domain.media import (
     MediaObject,
     MediaState,
     PostMedia,
+    RegionHash,
 )
 from watchfloor.domain.oversight import (
     Case,
@@ -827,6 +828,7 @@ class ImagesTx(Protocol):
         label: str | None,
         added_by: str,
         at: datetime,
+        regions: tuple[RegionHash, ...] = (),
     ) -> ImageListItem: ...
 
     def image_list_items(self, list_id: int) -> list[ImageListItem]: ...

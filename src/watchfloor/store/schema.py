@@ -640,6 +640,8 @@ media_objects = Table(
     Column("camera", Text),  # JSON CameraInfo, or NULL
     Column("stored_us", BigInteger, nullable=False),
     Column("enriched_us", BigInteger),
+    Column("region_hashes", Text),  # JSON [RegionHash] (migration 0008), or NULL
+    Column("notes", Text),  # JSON [str]: what the enricher could not do (migration 0008), or NULL
 )
 Index("ix_media_objects_phash", media_objects.c.phash)
 
@@ -699,6 +701,7 @@ image_list_items = Table(
     Column("label", Text),
     Column("added_by", Text, nullable=False),
     Column("added_us", BigInteger, nullable=False),
+    Column("region_hashes", Text),  # JSON [RegionHash] of an uploaded file (migration 0008), or NULL
     ForeignKeyConstraint(["list_id"], ["image_lists.id"], name="fk_image_list_items_list"),
 )
 Index("ix_image_list_items_list", image_list_items.c.list_id)

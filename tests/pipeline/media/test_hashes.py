@@ -9,11 +9,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.pipeline.media.media import encode, font, scene
-from watchfloor.domain.media import hamming
+from watchfloor.domain.media import hamming, hashes_near, tagged_hashes
 from watchfloor.pipeline.media import EnrichSettings, enrich_media
 from watchfloor.pipeline.media.hashes import (
     PDQ_MATCH_DISTANCE,
     PHASH_MATCH_DISTANCE,
+    REGIONS,
     bits_to_hex,
     hash_image,
     pdq_matches,
@@ -90,3 +91,51 @@ def test_match_helpers_use_the_documented_distances() -> None:
     assert phash_matches("0" * 16, f"{(1 << PHASH_MATCH_DISTANCE) - 1:016x}")
     assert not phash_matches("0" * 16, f"{(1 << (PHASH_MATCH_DISTANCE + 1)) - 1:016x}")
     assert 0 < PHASH_MATCH_DISTANCE < 64 // 4 and 0 < PDQ_MATCH_DISTANCE < 256 // 4
+
+
+def _crop(image: Image.Image, share: float) -> Image.Image:
+    w, h = image.size
+    return image.crop((round(w * share), round(h * share), round(w * (1 - share)), round(h * (1 - share))))
+
+
+def _caption_bar(image: Image.Image) -> Image.Image:
+    """A dark bar over the bottom sixth with white words, as reposters add."""
+    copy = image.copy()
+    draw = ImageDraw.Draw(copy)
+    w, h = copy.size
+    draw.rectangle((0, h - h // 6, w, h), fill=(10, 10, 10))
+    draw.text(
+        (w // 20, h - h // 7), "SHARE BEFORE DELETED", font=font("DejaVuSans-Bold.ttf", h // 18), fill="white"
+    )
+    return copy
+
+
+def _tagged(data: bytes, *, regions: bool = True) -> tuple[str, ...]:
+    e = enrich_media(data, "image/jpeg", NO_OCR)
+    return tagged_hashes(
+        pdq=e.pdq, pdq_quality=e.pdq_quality, phash=e.phash, regions=e.regions if regions else ()
+    )
+
+
+def test_every_image_is_also_hashed_over_three_regions() -> None:
+    h = hash_image(scene(3))
+    assert [r.region for r in h.regions] == list(REGIONS) == ["centre_80", "top_80", "bottom_80"]
+    assert all(len(r.pdq) == 64 and len(r.phash) == 16 and 0 <= r.pdq_quality <= 100 for r in h.regions)
+    assert len({h.pdq, *(r.pdq for r in h.regions)}) == 4  # four different pictures, four hashes
+    assert hash_image(Image.new("RGB", (6, 6), "red")).regions == ()  # a sliver: nothing to hash
+    enriched = enrich_media(encode(scene(3), "PNG"), "image/png", NO_OCR)
+    assert enriched.regions == h.regions  # the enricher carries them (PNG: the same pixels)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cropped_and_captioned_copies_match_only_through_the_regions(seed: int) -> None:
+    original = scene(seed, (800, 600))
+    known = _tagged(encode(original, "JPEG", quality=92))
+    for name, copy in (("cropped 10%", _crop(original, 0.1)), ("caption bar", _caption_bar(original))):
+        data = encode(copy, "JPEG", quality=85)
+        assert hashes_near(_tagged(data), frozenset(known)), name
+        assert not hashes_near(
+            _tagged(data, regions=False), _tagged(encode(original, "JPEG"), regions=False)
+        ), name
+    others = [_tagged(encode(scene(seed + 50 + k, (800, 600)), "JPEG")) for k in range(4)]
+    assert not any(hashes_near(other, frozenset(known)) for other in others)

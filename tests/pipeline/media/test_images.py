@@ -178,3 +178,15 @@ def test_malformed_exif_costs_only_the_camera_data(exif: bytes) -> None:
     e = enrich_media(encode(scene(7, (200, 100)), "JPEG", exif=exif), "image/jpeg", NO_OCR)
     assert (e.width, e.height, e.camera) == (200, 100, None)
     assert e.pdq is not None
+
+
+def test_truncated_images_are_refused_even_after_weasyprint_is_imported() -> None:
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process when imported."""
+    import weasyprint  # noqa: F401
+    from PIL import ImageFile
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES  # what the console process looks like
+    data = encode(scene(4, (300, 200)), "JPEG")
+    with pytest.raises(MediaRejected):
+        enrich_media(data[: len(data) * 2 // 3], "image/jpeg", NO_OCR)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES  # left as it was found

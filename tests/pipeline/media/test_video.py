@@ -35,6 +35,7 @@ def test_duration_size_and_keyframes_at_scene_changes(clip: bytes) -> None:
         assert frame.media_type == "image/png" and (frame.width, frame.height) == (320, 240)
         assert Image.open(io.BytesIO(frame.data)).format == "PNG"
         assert frame.pdq and len(frame.pdq) == 64 and frame.phash and len(frame.phash) == 16
+        assert [r.region for r in frame.regions] == ["centre_80", "top_80", "bottom_80"]
         assert frame.ocr_status == "skipped"
     first, red, bars = e.frames
     assert hamming(first.pdq or "", bars.pdq or "") > 64  # three different pictures

@@ -305,7 +305,8 @@ class MastodonStreamConnector:
             body = None
         except orjson.JSONDecodeError:
             body = None
-        urls = (body.get("configuration") or {}).get("urls") if isinstance(body, dict) else None
+        configuration = body.get("configuration") if isinstance(body, dict) else None
+        urls = configuration.get("urls") if isinstance(configuration, dict) else None
         streaming = urls.get("streaming") if isinstance(urls, dict) else None
         if isinstance(streaming, str) and streaming.startswith(("wss://", "ws://")):
             return streaming.rstrip("/")

@@ -68,6 +68,12 @@ DEFAULT_ALLOWED_TYPES = frozenset(
         "video/3gpp",
     }
 )  # no SVG (it can carry scripts), no HTML, no archives
+# Said in the refusal of a type that looks like it should be allowed. HEIC: the enricher cannot decode
+# it (Pillow has no HEIF decoder here), so it is refused from its first bytes, not after the download.
+_WHY_NOT = {
+    "image/heic": ": HEIC/HEIF photos cannot be decoded here",
+    "image/svg+xml": ": it can carry scripts",
+}
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
@@ -344,8 +350,10 @@ class MediaFetcher:
                 f"refused: {where} is not a recognised image or video (the server said {claimed})"
             )
         if media_type not in self.limits.allowed_types:
+            why = _WHY_NOT.get(media_type, "")
             raise MediaRefused(
-                f"refused: {where} is {media_type}, not an allowed media type (the server said {claimed})"
+                f"refused: {where} is {media_type}, not an allowed media type{why} "
+                f"(the server said {claimed})"
             )
         if media_type.startswith("image/"):
             cap = min(cap, self.limits.max_image_bytes)

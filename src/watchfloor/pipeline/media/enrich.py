@@ -2,10 +2,11 @@
 
 ``enrich_media(data, media_type, settings)`` dispatches on the media type the fetcher sniffed (when a
 caller gives none or a generic one, on what ``sniff_media_type`` makes of the bytes). Images are
-decoded safely, hashed (pHash, PDQ) and read (OCR), and their camera/time EXIF kept; videos are
-probed (duration, size) and their keyframes taken, each hashed and read like an image. It is pure
-apart from local subprocesses (tesseract, ffprobe, ffmpeg) and a temporary file: no network, no
-store, and the same bytes give the same enrichment, so re-running it is harmless.
+decoded safely, hashed (pHash and PDQ, of the whole image and of three regions) and read (OCR), and
+their camera/time EXIF kept; videos are probed (duration, size) and their keyframes taken, each
+hashed and read like an image. It is pure apart from local subprocesses (tesseract, ffprobe, ffmpeg)
+and a temporary file: no network, no store, and the same bytes give the same enrichment, so
+re-running it is harmless.
 
 Anything skipped is said in ``Enrichment.notes`` ("OCR unavailable: ..."), so a thin enrichment is
 visibly thin. No face detection or recognition of any kind happens here or anywhere (DESIGN.md).
@@ -50,6 +51,7 @@ def _enrich_image(data: bytes, settings: EnrichSettings) -> Enrichment:
         phash=hashes.phash,
         pdq=hashes.pdq,
         pdq_quality=hashes.pdq_quality,
+        regions=hashes.regions,
         ocr_text=ocr.text,
         ocr_status=ocr.status,
         camera=decoded.camera,
@@ -70,6 +72,7 @@ def _keyframe(frame: RawFrame, settings: EnrichSettings) -> tuple[Keyframe, str 
         phash=hashes.phash,
         pdq=hashes.pdq,
         pdq_quality=hashes.pdq_quality,
+        regions=hashes.regions,
         ocr_text=ocr.text,
         ocr_status=ocr.status,
     )

@@ -9,7 +9,9 @@ Files come from anyone on the internet, so decoding is defensive:
   so a 30,000×30,000 PNG of a few kilobytes (a decompression bomb) is refused without allocating
   2.7 GB. Pillow's own ``DecompressionBombWarning``/``Error`` (its global limit) become refusals too.
 * ``verify()`` checks the file's structure, then the image is opened again and loaded in full: a
-  truncated file fails there (``ImageFile.LOAD_TRUNCATED_IMAGES`` stays off), never half-decoded.
+  truncated file fails there, never half-decoded. Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` is a
+  process-wide switch that WeasyPrint turns on when it is imported (the console imports it for PDF
+  reports), so the load runs with it off, under a lock, whoever else is in the process.
 * Animated GIF/WebP/PNG: the first frame only. The EXIF orientation is applied, so a photo taken
   sideways is hashed and read upright. Transparency is flattened onto white (text on a transparent
   sticker reads black on white, not black on black).
@@ -22,10 +24,13 @@ still contains them; nothing here copies them anywhere.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import msgspec
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from watchfloor.domain.media import CameraInfo
 from watchfloor.pipeline.media.errors import MediaRejected
@@ -36,6 +41,19 @@ FORMATS = ("JPEG", "MPO", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF")
 _MAKE, _MODEL, _SOFTWARE = 0x010F, 0x0110, 0x0131  # in IFD0
 _EXIF_IFD, _DATETIME_ORIGINAL = 0x8769, 0x9003  # the Exif sub-IFD and its DateTimeOriginal
 _MAX_TEXT = 120  # characters kept of an EXIF text field
+_STRICT = threading.Lock()
+
+
+@contextmanager
+def _strict_loading() -> Iterator[None]:
+    """Pillow refusing truncated files for the duration, whatever another library set globally."""
+    with _STRICT:
+        previous = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
 
 class DecodedImage(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,7 +100,7 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
 
 def decode_image(data: bytes, *, max_pixels: int) -> DecodedImage:
     """Decode ``data`` into an upright RGB image of its first frame; raises MediaRejected."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _strict_loading():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         probe = _open(data, max_pixels)
         try:
