@@ -1,8 +1,9 @@
-"""The kill test (issue 6 part 5), bounded for CI: SIGKILL `watchfloor run` again and again, lose nothing.
+"""The kill test (issue 6 part 5): SIGKILL `watchfloor run` again and again, lose nothing.
 
-A forward-paged fake feed serves 20,000 posts (100,000 with WATCHFLOOR_KILL_TEST_FULL=1), 500 a page.
-`watchfloor run` collects it as a real subprocess, killed with SIGKILL at 10 random moments (50 with
+A forward-paged fake feed serves 100,000 posts (500,000 with WATCHFLOOR_KILL_TEST_FULL=1), 500 a page.
+`watchfloor run` collects it as a real subprocess, killed with SIGKILL at 50 random moments (200 with
 the flag) and made to crash itself at every named crash point of collect_batch, restarted each time.
+About two minutes in CI.
 After every kill, every post before the committed cursor must be stored; at the end, every post is
 stored once, and every post the rule matches is in exactly one alert. The figures are printed.
 """
@@ -29,8 +30,8 @@ from watchfloor.services.collect import CRASHPOINTS
 from watchfloor.wiring import build_context
 
 FULL = os.environ.get("WATCHFLOOR_KILL_TEST_FULL") == "1"
-TOTAL = 100_000 if FULL else 20_000
-KILLS = 50 if FULL else 10
+TOTAL = 500_000 if FULL else 100_000
+KILLS = 200 if FULL else 50
 SAM = Actor(name="sam", roles=frozenset({"supervisor"}))
 
 
