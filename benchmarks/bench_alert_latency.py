@@ -230,6 +230,10 @@ def run_scenario(
             poller.poll()
             final = _final_counts(poller.conn, rule_ids, meta["sent"])
             batches = _batches(folder / "runner.log")
+            events = _events(folder / "runner.log")
+            sizes = {
+                f"{name}_mb": round(_size(folder / name) / 2**20) for name in ("bench.db", "bench.db-wal")
+            }
         finally:
             for process in (runner, feed):
                 if process is not None and process.poll() is None:
@@ -255,7 +259,9 @@ def run_scenario(
             "runner_cpu_ms_per_post": round(cpu * 1000 / max(1, final["posts_stored"]), 3),
             # runnable but not running (no free core), summed over the runner's threads
             "runner_waiting_for_a_core_share": round(waited / runner_wall, 2),
+            **sizes,
         },
+        "runner_events": events,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(schedule.t0)),
     }
 
@@ -321,6 +327,19 @@ def _final_counts(conn: sqlite3.Connection, rule_ids: list[int], sent: int) -> d
         "alerted_posts": len({seq for seq, _ in alerted}),
         "alerts": conn.execute("SELECT count(*) FROM alerts").fetchone()[0],
     }
+
+
+def _events(log: Path, keep: int = 20) -> list[dict[str, Any]]:
+    """The runner's log lines other than batches (reconnects, retries, failures), the first ``keep``."""
+    found = []
+    for line in log.read_bytes().splitlines():
+        if b'"event": "batch"' not in line and len(found) < keep:
+            found.append(json.loads(line))
+    return found
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
 
 
 def _batches(log: Path) -> list[tuple[float, int]]:
@@ -455,6 +474,7 @@ def latency(plan: dict[str, float]) -> dict[str, Any]:
     steady, burst = report["steady"]["latency_from_send"], report["burst"]["latency_from_send"]
     drops = _drops(run["final"])
     return {
+        "measured_at": run["measured_at"],
         "config": TUNED,
         "phases": report,
         "drain": {
@@ -481,6 +501,7 @@ def latency(plan: dict[str, float]) -> dict[str, Any]:
             "frames_due_but_not_sent_when_stopped": run["due_not_sent"],  # still queued on the server
         },
         "machine": run["machine"],
+        "runner_events": run["runner_events"],  # e.g. a reconnect (the frames resent after it are above)
     }
 
 
@@ -565,6 +586,7 @@ def confirm(plan: dict[str, float], rate: float) -> dict[str, Any]:
     start, end = run["schedule"].window("sustained")
     points = [(at, lag) for at, lag in _lags(run) if start <= at <= end]
     return {
+        "measured_at": run["measured_at"],
         "rate": rate,
         "seconds": plan["confirm"],
         **_holds(points, plan["confirm"]),
@@ -572,6 +594,7 @@ def confirm(plan: dict[str, float], rate: float) -> dict[str, Any]:
         "drops": _drops(run["final"]),
         "machine": run["machine"],
         "timeline": _timeline(run, start, end, plan["bucket"]),
+        "runner_events": run["runner_events"],
     }
 
 

@@ -202,8 +202,13 @@ def _latency_rows(r: dict[str, Any]) -> list[str]:
             f"then {burst['rate_per_s']:,}/s for {burst['seconds']:.0f} s; `watchfloor run` into SQLite | "
             f"steady p50/p99/p99.9 {s['p50_ms']:.0f}/{s['p99_ms']:.0f}/{s['p99_9_ms']:.0f} ms; burst p99 "
             f"{b['p99_ms'] / 1000:.1f} s from send, {bd['p99_ms'] / 1000:.0f} s from due; backlog "
-            f"{drain['backlog_posts_at_burst_end']:,} posts drained in "
-            f"{'—' if drained is None else f'{drained:.0f} s'}; drops {sum(lat['drops'].values())} | "
+            f"{drain['backlog_posts_at_burst_end']:,} posts "
+            + (
+                f"drained in {drained:.0f} s"
+                if drained is not None
+                else f"not drained in {lat['phases']['recovery']['seconds']:.0f} s"
+            )
+            + f"; drops {sum(lat['drops'].values())} | "
             "default batching (500 frames or 1 s): steady p99 "
             f"{default.get('p99_ms', float('nan')):.0f} ms | "
             f"goals met: {', '.join(k for k, v in lat['goals'].items() if v) or 'none'} |"
