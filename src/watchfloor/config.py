@@ -1,19 +1,60 @@
 """The one typed Settings object, built once from WATCHFLOOR_* environment variables and passed in.
 
 Nothing else in watchfloor reads ``os.environ``. Command-line options override these values by
-constructing Settings with explicit keyword arguments.
+constructing Settings with explicit keyword arguments. The secrets live sources name by environment
+variable reach their connectors as ``Settings.credentials`` (see :class:`Credentials`).
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+import os
+from collections.abc import Mapping
+
+from pydantic import AliasChoices, Field, PrivateAttr, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Credentials:
+    """The process environment's variables, for the secrets live sources name (``client_id_env``).
+
+    Why not Settings fields: operators choose these names per source (``client_id_env = "REDDIT_ID"``),
+    so they cannot be declared in advance. Settings snapshots the environment once, when it is built,
+    and passes this to the connector registry; connectors read the variable their settings name with
+    ``get`` and never touch ``os.environ``. Values are held as SecretStr and never shown by ``repr``.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = {name: SecretStr(value) for name, value in values.items()}
+
+    @classmethod
+    def from_environment(cls) -> Credentials:
+        """A snapshot of this process's environment variables."""
+        return cls(os.environ)
+
+    def get(self, name: str, /) -> str | None:
+        """The value of the environment variable ``name``; None when it was not set."""
+        value = self._values.get(name)
+        return None if value is None else value.get_secret_value()
+
+    def __repr__(self) -> str:
+        return f"Credentials(<{len(self._values)} variables, values hidden>)"
 
 
 class Settings(BaseSettings):
     """Everything watchfloor can be configured with."""
 
     model_config = SettingsConfigDict(env_prefix="WATCHFLOOR_", extra="ignore")
+
+    # Not a field (never loaded from WATCHFLOOR_*, never serialised or shown): see Credentials.
+    _credentials: Credentials = PrivateAttr(default_factory=Credentials.from_environment)
+
+    @property
+    def credentials(self) -> Credentials:
+        """The runner's environment variables, snapshot when Settings was built, from which live
+        connectors read the secrets their sources' settings name (``api_key_env = "YOUTUBE_API_KEY"``)."""
+        return self._credentials
 
     database_url: str = Field(
         default="watchfloor.db",

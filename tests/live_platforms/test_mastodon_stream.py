@@ -32,9 +32,8 @@ TAG_STREAM = {"type": "subscribe", "stream": "hashtag", "tag": "flood"}
 
 def connector(fake: FakeMastodonStreaming, **config: object) -> MastodonStreamConnector:
     settings = {"instance": fake.url, "streams": ["hashtag:flood"], "token_env": ENV, "max_seconds": 0.3}
-    built = registry.build("mastodon-stream", {**settings, **config})
+    built = registry.build("mastodon-stream", {**settings, **config}, credentials={ENV: TOKEN})
     assert isinstance(built, MastodonStreamConnector)
-    built.environ = {ENV: TOKEN}
     return built
 
 
@@ -265,17 +264,17 @@ def test_a_failed_backfill_is_transient_and_resumes_on_the_open_connection(
 
 def test_a_wrong_token_is_permanent(streaming: FakeMastodonStreaming) -> None:
     source = connector(streaming)
-    source.environ = {ENV: "revoked"}
+    source.credentials = {ENV: "revoked"}
     with pytest.raises(Permanent, match="HTTP 401"):
         source.fetch(None)  # the instance discovery request is refused
 
     direct = connector(streaming, streaming_url=streaming.ws_url)
-    direct.environ = {ENV: "revoked"}
+    direct.credentials = {ENV: "revoked"}
     with pytest.raises(Permanent, match=f"HTTP 401 on connect; check the token in {ENV}"):
         direct.fetch(None)  # the WebSocket handshake is refused
 
     unset = connector(streaming)
-    unset.environ = {}
+    unset.credentials = {}
     with pytest.raises(Permanent, match=f"environment variable {ENV} .* is not set"):
         unset.fetch(None)
 

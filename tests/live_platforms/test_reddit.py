@@ -36,10 +36,9 @@ def connector(fake: FakeReddit, env: dict[str, str] | None = None, **config: obj
         "www_base": fake.url,
         **config,
     }
-    built = registry.build("reddit", settings)
+    built = registry.build("reddit", settings, credentials=ENV if env is None else env)
     assert isinstance(built, RedditConnector)
     built.clock = FrozenClock(NOW)
-    built.environ = ENV if env is None else env
     return built
 
 

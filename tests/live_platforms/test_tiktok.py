@@ -45,10 +45,9 @@ def connector(
         **CREDENTIALS,
         "api_base": fake.url,
     }
-    built = registry.build("tiktok-research", {**settings, **config})
+    built = registry.build("tiktok-research", {**settings, **config}, credentials=ENV if env is None else env)
     assert isinstance(built, TikTokResearchConnector)
     built.clock = clock or FrozenClock(NOW)
-    built.environ = ENV if env is None else env
     return built
 
 
@@ -289,11 +288,7 @@ def test_the_client_posts_only_to_the_token_and_query_endpoints(tiktok: FakeTikT
     assert tiktok.queries == [] and tiktok.grants == []
 
 
-def test_collected_into_the_store_once(
-    ctx: ServiceContext, tiktok: FakeTikTok, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+def test_collected_into_the_store_once(ctx: ServiceContext, tiktok: FakeTikTok) -> None:
     with ctx.store.transaction() as tx:
         basis = tx.list_bases()[0].id
     config = {

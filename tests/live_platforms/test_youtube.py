@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
+from tests.cli.test_cli import wf
 from tests.live_platforms.fake_youtube import (
     PERMISSION_DENIED,
     QUOTA_EXCEEDED,
@@ -30,17 +32,17 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)  # 04:00 in Los Angeles
 RESET = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # the next Pacific midnight (PST, UTC-8)
 CHANNEL = "UC_x5XG1OV2P6uZZ5FSM9Ttw"
 ENV = "WATCHFLOOR_TEST_YOUTUBE_KEY"
+KEYS = {ENV: "test-key"}  # the runner's environment, as Settings.credentials passes it
 
 
 @pytest.fixture
-def youtube(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeYouTube]:
-    monkeypatch.setenv(ENV, "test-key")
+def youtube() -> Iterator[FakeYouTube]:
     yield from serve(FakeYouTube())
 
 
 def connector(fake: FakeYouTube, **config: object) -> YouTubeConnector:
     settings = {"mode": "channel", "channel_id": CHANNEL, "api_key_env": ENV, "api_base": fake.url, **config}
-    built = registry.build("youtube", settings)
+    built = registry.build("youtube", settings, credentials=KEYS)
     assert isinstance(built, YouTubeConnector)
     built.clock = FrozenClock(NOW)
     return built
@@ -192,15 +194,36 @@ def test_search_mode_costs_100_units_a_page_and_starts_from_the_newest_video(you
 
 def test_config_needs_the_name_of_a_set_environment_variable(youtube: FakeYouTube) -> None:
     with pytest.raises(ConfigError, match="api_key_env is required"):
-        registry.build("youtube", {"channel_id": CHANNEL})
+        registry.build("youtube", {"channel_id": CHANNEL}, credentials=KEYS)
+    with pytest.raises(
+        ConfigError, match=r"environment variable WATCHFLOOR_TEST_NO_SUCH_VARIABLE .* not set"
+    ):
+        registry.build(
+            "youtube",
+            {"channel_id": CHANNEL, "api_key_env": "WATCHFLOOR_TEST_NO_SUCH_VARIABLE"},
+            credentials=KEYS,
+        )
     with pytest.raises(ConfigError, match="not set"):
-        registry.build("youtube", {"channel_id": CHANNEL, "api_key_env": "WATCHFLOOR_TEST_NO_SUCH_VARIABLE"})
+        registry.build("youtube", {"channel_id": CHANNEL, "api_key_env": ENV})  # no credentials passed
+
+
+def test_sources_add_reads_the_key_from_its_own_process_environment(tmp_path: Path) -> None:
+    """The CLI's Settings snapshot its process's environment; adding a source checks the key there."""
+    db, name = tmp_path / "s.db", "WATCHFLOOR_TEST_CLI_YOUTUBE_KEY"
+    source = ("--kind", "youtube", "--set", f"channel_id={CHANNEL}", "--set", f"api_key_env={name}")
+    sam = {"WATCHFLOOR_USER": "sam"}
+    unset = wf(db, "sources", "add", "no-key", *source, env=sam, check=False)
+    assert unset.returncode != 0 and f"environment variable {name} (the API key) is not set" in unset.stderr
+    added = wf(db, "sources", "add", "uploads", *source, env={**sam, name: "AIza-test"})
+    assert "Added source uploads (youtube" in added.stdout
 
 
 @pytest.mark.parametrize("setting", ["api_key", "key", "token"])
 def test_a_key_put_in_the_config_is_refused(youtube: FakeYouTube, setting: str) -> None:
     with pytest.raises(ConfigError, match="environment variable"):
-        registry.build("youtube", {"channel_id": CHANNEL, "api_key_env": ENV, setting: "AIza-secret"})
+        registry.build(
+            "youtube", {"channel_id": CHANNEL, "api_key_env": ENV, setting: "AIza-secret"}, credentials=KEYS
+        )
 
 
 @pytest.mark.parametrize(
@@ -216,4 +239,4 @@ def test_a_key_put_in_the_config_is_refused(youtube: FakeYouTube, setting: str) 
 )
 def test_bad_settings_say_what_is_wrong(youtube: FakeYouTube, config: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
-        registry.build("youtube", {"api_key_env": ENV, **config})
+        registry.build("youtube", {"api_key_env": ENV, **config}, credentials=KEYS)

@@ -91,6 +91,32 @@ def test_image_text_and_known_images_raise_alerts_after_the_fetch(
     assert fetch_due_media(media_ctx, actor=ADA, fetcher=fetcher, enrich=flyer_enrich).claimed == 0
 
 
+def test_a_crash_before_the_image_facts_step_is_caught_up_by_the_next_run(
+    media_ctx: ServiceContext,
+    media_server: MediaServer,
+    fetcher: MediaFetcher,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    basis = make_basis(media_ctx)
+    in_image = _rule(media_ctx, basis, "Image text", "image:bitcoin")
+    import_statuses(media_ctx, tmp_path, {"1": [("image", media_server.url("/red.png"))]})
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise SystemExit("killed after the fetch committed")
+
+    monkeypatch.setattr("watchfloor.services.media.apply_waiting_image_facts", crash)
+    with pytest.raises(SystemExit):
+        fetch_due_media(media_ctx, actor=ADA, fetcher=fetcher, enrich=flyer_enrich)
+    monkeypatch.undo()
+    assert _alerted_rules(media_ctx) == []  # fetched and stored, but not matched on the image yet
+
+    again = fetch_due_media(media_ctx, actor=ADA, fetcher=fetcher, enrich=flyer_enrich)
+    assert (again.claimed, again.alerts_raised) == (0, 1)  # nothing to fetch; the waiting post applied
+    assert _alerted_rules(media_ctx) == [in_image]
+    assert fetch_due_media(media_ctx, actor=ADA, fetcher=fetcher, enrich=flyer_enrich).alerts_raised == 0
+
+
 def _flyer_png() -> bytes:
     image = Image.new("RGB", (900, 300), "white")
     draw = ImageDraw.Draw(image)

@@ -579,3 +579,5 @@ def purge_command(
     )
     if counts.deleted_but_held:
         out.print(f"{counts.deleted_but_held:,} posts deleted by their platform are kept under legal hold.")
+    if counts.partitions_dropped:
+        out.print(f"Dropped empty expired post partitions: {', '.join(counts.partitions_dropped)}.")

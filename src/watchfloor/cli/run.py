@@ -11,6 +11,13 @@ With ``--role connectors`` (scale-out mode, docs/deployment.md) each thread publ
 bus instead (``services/publish.py``) and advances the cursor once the stream acknowledged it; bus
 failures back off like transient fetch errors. ``watchfloor worker`` processes store what it publishes.
 
+In both roles a store failure (PostgreSQL down or restarting, SQLite locked for too long) backs off
+the same way and the thread carries on from the source's committed cursor, instead of ending as it
+once did (then the whole runner exited when the database restarted, and lost nothing only if a service
+manager restarted it). Nothing is lost or doubled by the retry: the cursor moves in the same
+transaction as the stored batch (embedded), or after the stream holds the batch (connectors), whose
+re-sends the stream drops.
+
 With ``--media`` (the default) one more thread fetches the photos and videos stored posts reference
 (``services/media.py``), a batch at a time, waiting ``MEDIA_IDLE_SECONDS`` when nothing is due and
 backing off when the store fails; on SIGTERM it hands back what it has not started and stops.
@@ -44,6 +51,7 @@ from watchfloor.domain.errors import (
     Conflict,
     NotFound,
     Permanent,
+    StoreError,
     Transient,
     WatchfloorError,
 )
@@ -129,78 +137,99 @@ class SourceWorker(threading.Thread):
     def run(self) -> None:
         name = self.source.name
         try:
-            connector = build(self.source.kind, self.source.config)
+            connector = build(self.source.kind, self.source.config, credentials=self.ctx.settings.credentials)
         except WatchfloorError as exc:
             record_fetch_error(self.ctx, self.source, Permanent(f"cannot start: {exc}"))
             log("source_failed", source=name, reason=str(exc))
             return
         self.metrics.lag.labels(name).set_function(lambda: self._lag())
-        failures = bus_failures = 0
+        failures = bus_failures = store_failures = 0
         try:
             while not self.stop.is_set():
-                with self.ctx.store.snapshot() as tx:
-                    current = tx.get_source(self.source.id)
-                if current is None or current.status != "active":
-                    log("source_stopped", source=name, status=current.status if current else "removed")
-                    return
-                self.source = current
                 try:
-                    check_source_basis(self.ctx, current)  # nothing is fetched without a basis in force
-                    batch = connector.fetch(current.cursor)
-                except Transient as exc:
-                    failures += 1
-                    delay = backoff(failures, exc.retry_after)
-                    record_fetch_error(self.ctx, current, exc)
-                    self.metrics.errors.labels(name, "transient").inc()
-                    log("fetch_retry", source=name, error=str(exc), attempt=failures, wait_s=round(delay, 2))
-                    self.stop.wait(delay)
-                    continue
-                except Permanent as exc:
-                    record_fetch_error(self.ctx, current, exc)
-                    self.metrics.errors.labels(name, "permanent").inc()
-                    log("source_failed", source=name, reason=str(exc))
-                    return
-                failures = 0
-                try:
-                    if self.bus is not None:
-                        self._publish(current, batch, self.bus)
-                        bus_failures = 0
-                        if batch.next_wake is not None:
-                            self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
+                    with self.ctx.store.snapshot() as tx:
+                        current = tx.get_source(self.source.id)
+                    if current is None or current.status != "active":
+                        log("source_stopped", source=name, status=current.status if current else "removed")
+                        return
+                    self.source = current
+                    try:
+                        check_source_basis(self.ctx, current)  # nothing is fetched without a basis in force
+                        batch = connector.fetch(current.cursor)
+                    except Transient as exc:
+                        failures += 1
+                        delay = backoff(failures, exc.retry_after)
+                        record_fetch_error(self.ctx, current, exc)
+                        self.metrics.errors.labels(name, "transient").inc()
+                        log(
+                            "fetch_retry",
+                            source=name,
+                            error=str(exc),
+                            attempt=failures,
+                            wait_s=round(delay, 2),
+                        )
+                        self.stop.wait(delay)
                         continue
-                    with self.write:  # one writer: SQLite has one, and the matcher cache is shared
-                        report = collect_batch(self.ctx, current, batch)
-                except Permanent as exc:  # the basis lapsed between the check and the commit
-                    record_fetch_error(self.ctx, current, exc)
-                    log("source_failed", source=name, reason=str(exc))
-                    return
-                except BusError as exc:  # nothing committed: fetch again from the cursor, publish again
-                    bus_failures += 1
-                    delay = backoff(bus_failures, None)
-                    record_fetch_error(self.ctx, current, exc)
+                    except Permanent as exc:
+                        record_fetch_error(self.ctx, current, exc)
+                        self.metrics.errors.labels(name, "permanent").inc()
+                        log("source_failed", source=name, reason=str(exc))
+                        return
+                    failures = 0
+                    try:
+                        if self.bus is not None:
+                            self._publish(current, batch, self.bus)
+                            bus_failures = store_failures = 0
+                            if batch.next_wake is not None:
+                                self.stop.wait(
+                                    max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds())
+                                )
+                            continue
+                        with self.write:  # one writer: SQLite has one, and the matcher cache is shared
+                            report = collect_batch(self.ctx, current, batch)
+                        store_failures = 0
+                    except Permanent as exc:  # the basis lapsed between the check and the commit
+                        record_fetch_error(self.ctx, current, exc)
+                        log("source_failed", source=name, reason=str(exc))
+                        return
+                    except BusError as exc:  # nothing committed: fetch again from the cursor, publish again
+                        bus_failures += 1
+                        delay = backoff(bus_failures, None)
+                        record_fetch_error(self.ctx, current, exc)
+                        log(
+                            "publish_retry",
+                            source=name,
+                            error=str(exc),
+                            attempt=bus_failures,
+                            wait_s=round(delay, 2),
+                        )
+                        self.stop.wait(delay)
+                        continue
+                    self.metrics.batches.labels(name).inc()
+                    self.metrics.posts.labels(name).inc(report.inserted)
+                    self.metrics.quarantined.labels(name).inc(report.quarantined)
+                    self.metrics.alerts.labels(name).inc(report.alerts_raised)
                     log(
-                        "publish_retry",
+                        "batch",
+                        source=name,
+                        inserted=report.inserted,
+                        duplicates=report.duplicates,
+                        quarantined=report.quarantined,
+                        alerts=report.alerts_raised,
+                    )
+                    if batch.next_wake is not None:
+                        self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
+                except StoreError as exc:  # the database is down or restarting: start again from the cursor
+                    store_failures += 1
+                    delay = backoff(store_failures, None)
+                    log(
+                        "store_retry",
                         source=name,
                         error=str(exc),
-                        attempt=bus_failures,
+                        attempt=store_failures,
                         wait_s=round(delay, 2),
                     )
                     self.stop.wait(delay)
-                    continue
-                self.metrics.batches.labels(name).inc()
-                self.metrics.posts.labels(name).inc(report.inserted)
-                self.metrics.quarantined.labels(name).inc(report.quarantined)
-                self.metrics.alerts.labels(name).inc(report.alerts_raised)
-                log(
-                    "batch",
-                    source=name,
-                    inserted=report.inserted,
-                    duplicates=report.duplicates,
-                    quarantined=report.quarantined,
-                    alerts=report.alerts_raised,
-                )
-                if batch.next_wake is not None:
-                    self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
         except (Conflict, NotFound) as exc:
             log("source_stopped", source=name, reason=str(exc))
         finally:
@@ -221,8 +250,11 @@ class SourceWorker(threading.Thread):
         )
 
     def _lag(self) -> float:
-        with self.ctx.store.snapshot() as tx:
-            current = tx.get_source(self.source.id)
+        try:
+            with self.ctx.store.snapshot() as tx:
+                current = tx.get_source(self.source.id)
+        except StoreError:  # the database is down: say "unknown", and keep /metrics answering
+            return -1.0
         lag = current.lag_seconds(self.ctx.clock.now()) if current else None
         return -1.0 if lag is None else lag
 

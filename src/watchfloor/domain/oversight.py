@@ -144,6 +144,7 @@ class RetentionCounts(msgspec.Struct, kw_only=True):
     alert_ids: list[int] = msgspec.field(default_factory=list)
     post_ids: list[int] = msgspec.field(default_factory=list)
     media_sha256s: list[str] = msgspec.field(default_factory=list)  # stored media files nothing uses any more
+    partitions_dropped: list[str] = msgspec.field(default_factory=list)  # PostgreSQL: empty expired months
 
     @property
     def posts(self) -> int:

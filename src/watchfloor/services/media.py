@@ -32,7 +32,7 @@ from watchfloor.domain.media import Enrichment, MediaFrame, MediaObject, MediaSt
 from watchfloor.pipeline.media import EnrichSettings, MediaRejected, enrich_media
 from watchfloor.services.access import authorize
 from watchfloor.services.context import ServiceContext
-from watchfloor.services.media_rules import apply_image_facts
+from watchfloor.services.media_rules import apply_waiting_image_facts
 from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.store.media_files import MediaFiles
 
@@ -131,6 +131,7 @@ def fetch_due_media(
         due = tx.claim_due_media(now=now, limit=limit, lease_until=now + max(LEASE, per_url * limit))
     summary = MediaRunSummary(claimed=len(due))
     if not due:
+        summary.alerts_raised = len(apply_waiting_image_facts(ctx, actor=actor).raised)
         return summary
     by_url: dict[str, list[PostMedia]] = {}
     for entry in due:
@@ -164,10 +165,9 @@ def fetch_due_media(
             **digest,
         }
         record(tx, actor=actor, action="media.fetch", at=ctx.clock.now(), object_ids=refs, details=details)
-    # What the images say can only match now: write it into the posts and match them again.
-    summary.alerts_raised = len(
-        apply_image_facts(ctx, actor=actor, post_ids=summary.completed_post_ids).raised
-    )
+    # What the images say can only match now: write it into the posts and match them again (these
+    # posts, and any an earlier run finished but crashed before this step).
+    summary.alerts_raised = len(apply_waiting_image_facts(ctx, actor=actor).raised)
     return summary
 
 

@@ -19,7 +19,7 @@ from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record
 from watchfloor.store.ports import AlertWrite, StoreTx
 
-__all__ = ["apply_image_facts", "image_facts"]
+__all__ = ["apply_image_facts", "apply_waiting_image_facts", "image_facts"]
 
 _MAX_IMAGE_TEXT = 20_000  # characters of image text kept per post (a poster wall of text is still searchable)
 
@@ -58,12 +58,26 @@ def _objects_of_post(tx: StoreTx, post_id: int) -> list[MediaObject]:
     return found
 
 
+def apply_waiting_image_facts(ctx: ServiceContext, *, actor: Actor, limit: int = 500) -> AlertWrite:
+    """Apply the image facts of up to ``limit`` posts whose media have all finished and wait for it.
+
+    The fetcher commits each entry's outcome on its own, so the posts are found from the store (an
+    entry finished without ``facts_us``), not from memory: a crash between the two steps leaves the
+    post waiting, and the next run applies it.
+    """
+    with ctx.store.snapshot() as tx:
+        waiting = tx.posts_awaiting_image_facts(limit=limit)
+    return apply_image_facts(ctx, actor=actor, post_ids=waiting)
+
+
 def apply_image_facts(ctx: ServiceContext, *, actor: Actor, post_ids: Sequence[int]) -> AlertWrite:
-    """Write image text and hashes into each post and match it again (one transaction, one audit event)."""
+    """Write image text and hashes into each post and match it again (one transaction, one audit event);
+    the posts' finished media entries are marked applied in the same transaction."""
     if not post_ids:
         return AlertWrite()
     with ctx.store.transaction() as tx:
         now = ctx.clock.now()
+        tx.mark_image_facts_applied(post_ids, at=now)
         changed: list[int] = []
         for post_id in post_ids:
             text, hashes = image_facts(_objects_of_post(tx, post_id))

@@ -60,7 +60,8 @@ def add_source(
                 "watch authorisation per account, which live sources cannot check yet; collect by "
                 "collection or hashtag, and follow accounts with `from:` rules (which need approved watches)"
             )
-        build(kind, config).close()  # the connector validates its own configuration (ConfigError)
+        # the connector validates its own configuration (ConfigError); a YouTube key must be set here too
+        build(kind, config, credentials=ctx.settings.credentials).close()
         with ctx.store.transaction() as tx:
             now = ctx.clock.now()
             basis = require_basis(tx, basis_id, now=now, doing="collecting from a source")

@@ -64,6 +64,7 @@ def tsvector_literal(index_text: str) -> str:
 
 class Dialect(Protocol):
     name: str
+    natural_keys: str
 
     def supports(self, node: Node) -> bool: ...
 
@@ -108,6 +109,7 @@ class SqliteDialect:
     """Embedded mode: ids assigned by the single writer, contentless FTS5 index of our tokens."""
 
     name = "sqlite"
+    natural_keys = "posts"  # where (platform, native_id) is unique
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)
@@ -217,6 +219,7 @@ class PostgresDialect:
     """Scale-out mode: identity ids, ON CONFLICT for concurrent writers, tsvector + GIN."""
 
     name = "postgresql"
+    natural_keys = "post_keys"  # where (platform, native_id) is unique: posts is partitioned
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)
@@ -227,16 +230,21 @@ class PostgresDialect:
     def insert_posts(
         self, conn: Connection, rows: list[Row], index_texts: list[str]
     ) -> list[tuple[int, int]]:
+        """Claim each post's natural key in ``post_keys``, then store the posts whose key was new.
+
+        ``posts`` is partitioned (``store.postgres.partitions``), so its natural key cannot be a unique
+        constraint; ``post_keys`` is. A concurrent writer inserting the same key waits for this
+        transaction and then finds the key taken, exactly as a unique constraint on ``posts`` behaved.
+        """
         if not rows:
             return []
-        sql = (
-            f"INSERT INTO posts ({', '.join(POST_COLUMNS)}, search_tsv) "
-            f"VALUES ({', '.join(['%s'] * len(POST_COLUMNS))}, %s::tsvector) "
-            "ON CONFLICT (platform, native_id) DO NOTHING RETURNING id"
-        )
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        params = [(*row, tsvector_literal(body)) for row, body in zip(rows, index_texts, strict=True)]
-        cursor.executemany(sql, params, returning=True)
+        cursor.executemany(
+            "INSERT INTO post_keys (platform, native_id, post_id) "
+            "VALUES (%s, %s, nextval('posts_id_seq')) ON CONFLICT DO NOTHING RETURNING post_id",
+            [(row[0], row[1]) for row in rows],
+            returning=True,
+        )
         inserted: list[tuple[int, int]] = []
         position = 0
         while True:
@@ -245,7 +253,14 @@ class PostgresDialect:
                 inserted.append((position, int(found[0])))
             position += 1
             if not cursor.nextset():
-                return inserted
+                break
+        if inserted:
+            cursor.executemany(
+                f"INSERT INTO posts (id, {', '.join(POST_COLUMNS)}, search_tsv) "
+                f"VALUES (%s, {', '.join(['%s'] * len(POST_COLUMNS))}, %s::tsvector)",
+                [(post_id, *rows[p], tsvector_literal(index_texts[p])) for p, post_id in inserted],
+            )
+        return inserted
 
     def insert_ignore(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]

@@ -13,11 +13,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watchfloor.domain.errors import StoreError
 from watchfloor.store.dialects import Dialect, PostgresDialect, SqliteDialect
+from watchfloor.store.postgres.partitions import ensure_partitions
 from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "watchfloor_read_only"
-SCHEMA_HEAD = "0008"  # the newest migration's revision; a test checks it matches the scripts
+SCHEMA_HEAD = "0010"  # the newest migration's revision; a test checks it matches the scripts
 
 
 def _sqlite_engine(path: str) -> Engine:
@@ -55,6 +56,19 @@ def _postgres_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+# PostgreSQL settings that trade durability for speed, and the values that are unsafe.
+UNSAFE_SETTINGS = {"fsync": ("off",), "synchronous_commit": ("off",), "full_page_writes": ("off",)}
+
+
+def unsafe_settings(found: dict[str, str]) -> list[str]:
+    """What is wrong with these PostgreSQL settings (name -> value as SHOW prints it), one line each."""
+    return [
+        f"{name} is {value}"
+        for name, value in sorted(found.items())
+        if value.strip().lower() in UNSAFE_SETTINGS.get(name, ())
+    ]
+
+
 def is_postgres_url(url: str) -> bool:
     return url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
 
@@ -79,6 +93,9 @@ class SqlStore:
         # on it (SQLite itself would refuse a second writer anyway).
         self._writer = threading.RLock() if self.dialect == "sqlite" else None
         self._migrate()
+        if self.dialect == "postgresql":
+            self._refuse_unsafe_settings()
+            self._prepare_partitions()
 
     def _migrate(self) -> None:
         """Bring the schema to the newest migration (a quick version check first: Alembic is slow to load)."""
@@ -99,6 +116,28 @@ class SqlStore:
             with self.engine.begin() as conn:
                 config.attributes["connection"] = conn
                 command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise StoreError(f"cannot open the database at {self.describe()}: {exc.orig}") from None
+
+    def _refuse_unsafe_settings(self) -> None:
+        """PostgreSQL: refuse to run where a crash could lose committed posts, alerts or audit events."""
+        with self.engine.connect() as conn:
+            found = {name: str(conn.exec_driver_sql(f"SHOW {name}").scalar()) for name in UNSAFE_SETTINGS}
+        problems = unsafe_settings(found)
+        if problems:
+            raise StoreError(
+                f"refusing to use the PostgreSQL database at {self.describe()}: {'; '.join(problems)}. "
+                "watchfloor promises that a committed post, alert or audit event survives a crash; "
+                "set these back to their defaults (postgresql.conf, ALTER SYSTEM, or ALTER DATABASE/ROLE "
+                "... RESET) and start again"
+            )
+
+    def _prepare_partitions(self) -> None:
+        """PostgreSQL: make sure this month's and the next months' post partitions exist (a short
+        transaction of its own, so no ingest batch ever waits on partition DDL it holds itself)."""
+        try:
+            with self.engine.begin() as conn:
+                ensure_partitions(conn)
         except OperationalError as exc:
             raise StoreError(f"cannot open the database at {self.describe()}: {exc.orig}") from None
 

@@ -316,6 +316,32 @@ class MediaSql:
             )
         return pending
 
+    def posts_awaiting_image_facts(self, *, limit: int) -> list[int]:
+        """Posts whose media have all finished but whose image facts were not applied yet (oldest first)."""
+        finished = (
+            select(post_media.c.post_id)
+            .where(post_media.c.facts_us.is_(None), post_media.c.state != "pending")
+            .distinct()
+            .order_by(post_media.c.post_id)
+            .limit(limit * 4)
+        )
+        candidates = [int(p) for p in self.conn.execute(finished).scalars()]
+        pending = self.posts_with_pending_media(candidates)
+        return [p for p in candidates if p not in pending][:limit]
+
+    def mark_image_facts_applied(self, post_ids: Sequence[int], *, at: datetime) -> None:
+        """Record that these posts' finished media have had their facts written and been matched."""
+        for chunk in _chunks(list(post_ids)):
+            self.conn.execute(
+                update(post_media)
+                .where(
+                    post_media.c.post_id.in_(chunk),
+                    post_media.c.state != "pending",
+                    post_media.c.facts_us.is_(None),
+                )
+                .values(facts_us=to_micros(at))
+            )
+
     def media_counts(self) -> MediaCounts:
         """Queue entries per state (and how many pending ones failed before), stored objects and bytes."""
         by_state = dict.fromkeys(("pending", "fetched", "failed", "refused"), 0)

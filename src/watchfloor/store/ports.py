@@ -651,6 +651,12 @@ class CaseworkTx(Protocol):
         """Delete expired cases, alerts and posts not under legal hold (a dry run rolls back)."""
         ...
 
+    def maintain_partitions(self, *, empty_before: datetime) -> list[str]:
+        """PostgreSQL: create the coming months' post partitions and drop the empty ones wholly before
+        ``empty_before``; returns the names dropped. SQLite (not partitioned): nothing. Call in a
+        transaction of its own: it locks the posts table until that commits."""
+        ...
+
 
 class DailyRoot(msgspec.Struct, frozen=True, kw_only=True):
     """The last audit checkpoint signed on one UTC day: its tree size and root hash."""
@@ -889,6 +895,14 @@ class MediaTx(Protocol):
     def media_for_post(self, post_id: int) -> list[tuple[PostMedia, MediaObject | None]]: ...
 
     def posts_with_pending_media(self, post_ids: Sequence[int]) -> set[int]: ...
+
+    def posts_awaiting_image_facts(self, *, limit: int) -> list[int]:
+        """Posts whose media have all finished but whose image facts were not applied yet."""
+        ...
+
+    def mark_image_facts_applied(self, post_ids: Sequence[int], *, at: datetime) -> None:
+        """Record that these posts' finished media had their facts written and were matched again."""
+        ...
 
     def media_counts(self) -> MediaCounts: ...
 

@@ -43,6 +43,7 @@ from watchfloor.query.tokens import index_text
 from watchfloor.store import rows
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.media_sql import purge_post_media
+from watchfloor.store.postgres import partitions
 from watchfloor.store.schema import (
     alert_events,
     alert_posts,
@@ -59,6 +60,7 @@ from watchfloor.store.schema import (
     evidence_items,
     evidence_parts,
     legal_holds,
+    post_keys,
     post_terms,
     posts,
     raw_payloads,
@@ -176,6 +178,13 @@ class RetentionSql:
             savepoint.commit()
         return counts
 
+    def maintain_partitions(self, *, empty_before: datetime) -> list[str]:
+        """PostgreSQL: prepare the coming months, drop empty expired ones (``store.postgres.partitions``)."""
+        if self.dialect.name != "postgresql":
+            return []
+        partitions.ensure_partitions(self.conn)
+        return partitions.drop_expired_partitions(self.conn, before_us=rows.to_micros(empty_before))
+
     def _ids(self, stmt: Select[Any]) -> list[int]:
         return sorted(int(i) for i in self.conn.execute(stmt).scalars())
 
@@ -268,6 +277,8 @@ class RetentionSql:
                     "INSERT INTO posts_fts(posts_fts, rowid, body) VALUES ('delete', ?, ?)",
                     [(int(r.id), index_text(rows.decode_post(r.doc).searchable_text())) for r in found],
                 )
+            if self.dialect.name == "postgresql":  # the natural key goes too: the post may come again
+                self.conn.execute(delete(post_keys).where(post_keys.c.post_id.in_(chunk)))
             for table, column in (
                 (post_terms, post_terms.c.post_id),
                 (rule_hits, rule_hits.c.post_id),

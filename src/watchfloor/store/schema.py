@@ -33,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
@@ -66,6 +67,16 @@ posts = Table(
     UniqueConstraint("platform", "native_id", name="uq_posts_natural_key"),
 )
 Index("ix_posts_created", posts.c.created_us)
+# PostgreSQL only (migration 0009): posts is partitioned by collection month there, so the natural key
+# is kept unique here instead (store.postgres.partitions says why).
+postgres_metadata = MetaData()  # tables only the PostgreSQL store has (made by its migrations)
+post_keys = Table(
+    "post_keys",
+    postgres_metadata,
+    Column("platform", String(32), primary_key=True),
+    Column("native_id", Text, primary_key=True),
+    Column("post_id", BigInteger, nullable=False, index=True),
+)
 Index("ix_posts_author_key", posts.c.author_key)
 Index("ix_posts_author_id", posts.c.author_id)
 Index("ix_posts_content_key", posts.c.content_key)
@@ -658,9 +669,17 @@ post_media = Table(
     Column("last_error", Text),
     Column("sha256", String(64)),
     Column("updated_us", BigInteger, nullable=False),
+    Column("facts_us", BigInteger),  # when the post's image facts were applied after this entry finished
     ForeignKeyConstraint(["sha256"], ["media_objects.sha256"], name="fk_post_media_object"),
 )
 Index("ix_post_media_due", post_media.c.state, post_media.c.next_attempt_us)
+_AWAITING_FACTS = text("facts_us IS NULL AND state <> 'pending'")
+Index(
+    "ix_post_media_awaiting_facts",
+    post_media.c.post_id,
+    sqlite_where=_AWAITING_FACTS,
+    postgresql_where=_AWAITING_FACTS,
+)
 Index("ix_post_media_sha256", post_media.c.sha256)
 # "Was this URL fetched already?" (each URL is fetched once). A hash index on PostgreSQL: URLs can be longer
 # than a B-tree entry may be; SQLite has no such limit.

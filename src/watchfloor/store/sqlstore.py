@@ -213,7 +213,7 @@ class SqlTx(
             where = " AND platform = '" + platform.replace("'", "''") + "'"
             for chunk in _chunks(natives, _LOOKUP_CHUNK):
                 rows_found = self.dialect.lookup(
-                    self.conn, "posts", "native_id", "platform", chunk, where=where
+                    self.conn, self.dialect.natural_keys, "native_id", "platform", chunk, where=where
                 )
                 found.update((p, n) for n, p in rows_found)
         return found

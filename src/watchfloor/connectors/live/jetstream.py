@@ -50,6 +50,7 @@ from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.bluesky.mapping import FORMAT, POST, map_jetstream_event
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.settings import flag, known_settings, names, number
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
@@ -109,15 +110,12 @@ class JetstreamConnector:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> JetstreamConnector:
         """Build from a source's configuration; ConfigError names the bad key and what it takes."""
-        known = {"url", "collections", "dids", "max_frames", "max_seconds", "rewind_seconds", "gap_seconds"}
+        known = sorted(
+            {"url", "collections", "dids", "max_frames", "max_seconds", "rewind_seconds", "gap_seconds"}
+        )
         # "every" (a poll interval `sources add` always sends) means nothing to a stream: ignored
-        unknown = sorted(set(config) - known - {"compress", "every"})
-        if unknown:
-            raise ConfigError(
-                f"bluesky-jetstream: unknown setting(s) {', '.join(unknown)}; "
-                f"known: {', '.join(sorted(known))}"
-            )
-        if _flag(config.get("compress", False), "compress"):
+        known_settings(KIND, config, known, ignored=("compress", "every"))
+        if flag(KIND, config.get("compress", False), "compress", words=True):
             raise ConfigError(
                 "bluesky-jetstream: compress=true (zstd) is not supported yet; remove it "
                 "(uncompressed frames carry the same events)"
@@ -127,12 +125,12 @@ class JetstreamConnector:
             raise ConfigError(f"bluesky-jetstream: url must start with wss:// (or ws://), got {url!r}")
         return cls(
             url=url,
-            collections=_names(config.get("collections", POST), "collections") or (POST,),
-            dids=_names(config.get("dids", ()), "dids"),
-            max_frames=int(_number(config.get("max_frames", 500), "max_frames", low=1)),
-            max_seconds=_number(config.get("max_seconds", 1.0), "max_seconds", low=0.01),
-            rewind_seconds=_number(config.get("rewind_seconds", 5.0), "rewind_seconds", low=0),
-            gap_seconds=_number(config.get("gap_seconds", 60.0), "gap_seconds", low=0),
+            collections=names(KIND, config.get("collections", POST), "collections") or (POST,),
+            dids=names(KIND, config.get("dids", ()), "dids"),
+            max_frames=int(number(KIND, config.get("max_frames", 500), "max_frames", low=1)),
+            max_seconds=number(KIND, config.get("max_seconds", 1.0), "max_seconds", low=0.01),
+            rewind_seconds=number(KIND, config.get("rewind_seconds", 5.0), "rewind_seconds", low=0),
+            gap_seconds=number(KIND, config.get("gap_seconds", 60.0), "gap_seconds", low=0),
         )
 
     def subscribe_url(self, cursor: str | None) -> str:
@@ -271,38 +269,6 @@ def _time_us(data: bytes) -> int | None:
         return None
     value = event.get("time_us") if isinstance(event, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
-
-
-def _names(value: object, key: str) -> tuple[str, ...]:
-    """A list setting given as a list or as comma-separated text."""
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, (list, tuple)):
-        items = [str(v).strip() for v in value]
-    else:
-        raise ConfigError(f"bluesky-jetstream: {key} must be a list or comma-separated text, got {value!r}")
-    return tuple(v for v in items if v)
-
-
-def _number(value: object, key: str, *, low: float) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        raise ConfigError(f"bluesky-jetstream: {key} must be a number, got {value!r}") from None
-    if number < low:
-        raise ConfigError(f"bluesky-jetstream: {key} must be at least {low}, got {value!r}")
-    return number
-
-
-def _flag(value: object, key: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off", ""):
-        return False
-    raise ConfigError(f"bluesky-jetstream: {key} must be true or false, got {value!r}")
 
 
 register(KIND, JetstreamConnector.from_config)

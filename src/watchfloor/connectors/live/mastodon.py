@@ -43,13 +43,14 @@ from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
 from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.settings import known_settings, whole_number
 from watchfloor.connectors.mastodon.mapping import FORMAT, map_status_line
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 from watchfloor.domain.timeutil import parse_iso
 
-__all__ = ["MastodonConnector"]
+__all__ = ["MastodonConnector", "instance_address"]
 
 KIND = "mastodon"
 _OPTIONS = MapOptions()
@@ -96,18 +97,8 @@ class MastodonConnector:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> MastodonConnector:
         """Build from a source's configuration; ConfigError names the bad key and what it takes."""
-        unknown = sorted(set(config) - set(_KNOWN))
-        if unknown:
-            raise ConfigError(
-                f"mastodon: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}"
-            )
-        instance = str(config.get("instance") or config.get("url") or "")  # `sources add --url` gives url
-        parts = urlsplit(instance)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
-            raise ConfigError(
-                "mastodon: instance must be the instance's address, like https://mastodon.social, "
-                f"got {instance!r}"
-            )
+        known_settings(KIND, config, _KNOWN)
+        instance = instance_address(KIND, config)
         hashtag = str(config["hashtag"]).removeprefix("#").strip() if config.get("hashtag") else None
         timeline = str(config.get("timeline", "public"))
         if timeline not in _TIMELINES:
@@ -118,10 +109,10 @@ class MastodonConnector:
             hashtag=hashtag or None,
             timeline=timeline,
             token=str(token) if token else None,
-            limit=_integer(config.get("limit", 40), "limit", 1, 40),
-            every=float(_integer(config.get("every", 60), "every", 5, 86_400)),
-            max_pages=_integer(config.get("max_pages", 5), "max_pages", 1, 100),
-            min_remaining=_integer(config.get("min_remaining", 10), "min_remaining", 0, 10_000),
+            limit=whole_number(KIND, config.get("limit", 40), "limit", 1, 40),
+            every=float(whole_number(KIND, config.get("every", 60), "every", 5, 86_400)),
+            max_pages=whole_number(KIND, config.get("max_pages", 5), "max_pages", 1, 100),
+            min_remaining=whole_number(KIND, config.get("min_remaining", 10), "min_remaining", 0, 10_000),
         )
 
     def fetch(self, cursor: str | None) -> Batch:
@@ -206,14 +197,16 @@ def _newest_id(body: bytes) -> str | None:
     return max(ids, key=lambda i: (len(i), i)) if ids else None
 
 
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"mastodon: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"mastodon: {key} must be from {low} to {high}, got {number}")
-    return number
+def instance_address(kind: str, config: Mapping[str, Any]) -> str:
+    """The instance's address from ``instance`` (or the ``url`` `sources add --url` gives): a bare
+    http(s) origin, since the API paths are added to it (shared with the streaming connector)."""
+    instance = str(config.get("instance") or config.get("url") or "")
+    parts = urlsplit(instance)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+        raise ConfigError(
+            f"{kind}: instance must be the instance's address, like https://mastodon.social, got {instance!r}"
+        )
+    return instance
 
 
 register(KIND, MastodonConnector.from_config)

@@ -43,11 +43,10 @@ Why it is built the way it is, and its limits:
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -59,8 +58,18 @@ from websockets.sync.client import ClientConnection, connect
 from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import USER_AGENT, ReadOnlyHttp
-from watchfloor.connectors.live.mastodon import MastodonConnector
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.mastodon import MastodonConnector, instance_address
+from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.settings import (
+    CredentialLookup,
+    env_name,
+    known_settings,
+    names,
+    number,
+    refuse_secrets,
+    secret,
+    whole_number,
+)
 from watchfloor.connectors.mastodon.mapping import FORMAT, PLATFORM, map_status
 from watchfloor.domain.clock import Clock, FrozenClock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
@@ -83,7 +92,6 @@ _KNOWN = (
     "remember",
 )
 _SECRETS = ("token", "access_token", "client_secret", "password")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _REST_EVERY = 60.0  # the REST reader's poll interval; only used to tell "caught up" from "throttled"
 
@@ -153,6 +161,7 @@ class MastodonStreamConnector:
         *,
         streams: Sequence[Stream],
         token_env: str,
+        credentials: CredentialLookup,
         streaming_url: str | None = None,
         max_frames: int = 500,
         max_seconds: float = 1.0,
@@ -161,7 +170,6 @@ class MastodonStreamConnector:
         connect: Connect = _default_connect,
         http: ReadOnlyHttp | None = None,
         clock: Clock | None = None,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.instance = instance.rstrip("/")
         self.streams = {s.key: s for s in streams}
@@ -173,7 +181,7 @@ class MastodonStreamConnector:
         self.remember = remember
         self.http = http or ReadOnlyHttp()
         self.clock = clock or SystemClock()
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.credentials = credentials  # the token is read from it at each connect
         self._connect = connect
         self._ws: ClientConnection | None = None
         self._rest: dict[str, MastodonConnector] = {}
@@ -186,45 +194,46 @@ class MastodonStreamConnector:
         self.counts: Counter[str] = Counter()  # frames, posts, edits, deletions, duplicates, backfilled, ...
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MastodonStreamConnector:
-        """Build from a source's configuration; ConfigError names the bad key and what it takes."""
-        secrets = sorted(k for k in config if k in _SECRETS)
-        if secrets:
-            raise ConfigError(
-                f"mastodon-stream: {', '.join(secrets)} must not be written in the source's settings (they "
-                "would be stored in the database); put the access token in an environment variable of the "
-                'runner and give its name instead, e.g. token_env = "MASTODON_TOKEN"'
-            )
+    def from_config(cls, config: Mapping[str, Any], credentials: CredentialLookup) -> MastodonStreamConnector:
+        """Build from a source's configuration; ConfigError names the bad key and what it takes.
+
+        The access token is read from ``credentials`` (the variable ``token_env`` names) at connect.
+        """
+        refuse_secrets(
+            KIND,
+            config,
+            _SECRETS,
+            "put the access token in an environment variable of the runner and give its name instead, e.g. "
+            'token_env = "MASTODON_TOKEN"',
+        )
         # "every" (a poll interval `sources add` always sends) means nothing to a stream: ignored
-        unknown = sorted(set(config) - set(_KNOWN) - {"every"})
-        if unknown:
-            raise ConfigError(
-                f"mastodon-stream: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}"
-            )
-        instance = str(config.get("instance") or config.get("url") or "")
-        parts = urlsplit(instance)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
-            raise ConfigError(
-                "mastodon-stream: instance must be the instance's address, like https://mastodon.social, "
-                f"got {instance!r}"
-            )
+        known_settings(KIND, config, _KNOWN, ignored=("every",))
+        instance = instance_address(KIND, config)
         streaming = config.get("streaming_url")
         if streaming is not None and not str(streaming).startswith(("wss://", "ws://")):
             raise ConfigError(
                 f"mastodon-stream: streaming_url must start with wss:// (or ws://), got {streaming!r}"
             )
-        specs = _names(config.get("streams", "public"))
+        specs = names(KIND, config.get("streams", "public"), "streams")
         if not specs:
             raise ConfigError('mastodon-stream: streams needs at least one stream, e.g. ["hashtag:flood"]')
         return cls(
             instance,
             streams=[parse_stream(s) for s in specs],
-            token_env=_env_name(config.get("token_env")),
+            token_env=env_name(
+                KIND,
+                config,
+                "token_env",
+                required="the NAME of the environment variable holding a user access token (Mastodon 4.2+ "
+                'streams only to signed-in users), e.g. token_env = "MASTODON_TOKEN"',
+                holds="the token",
+            ),
+            credentials=credentials,
             streaming_url=str(streaming).rstrip("/") if streaming else None,
-            max_frames=_integer(config.get("max_frames", 500), "max_frames", 1, 100_000),
-            max_seconds=_number(config.get("max_seconds", 1.0), "max_seconds", 0.01, 60.0),
-            backfill_pages=_integer(config.get("backfill_pages", 5), "backfill_pages", 1, 100),
-            remember=_integer(config.get("remember", 100_000), "remember", 1_000, 10_000_000),
+            max_frames=whole_number(KIND, config.get("max_frames", 500), "max_frames", 1, 100_000),
+            max_seconds=number(KIND, config.get("max_seconds", 1.0), "max_seconds", 0.01, 60.0),
+            backfill_pages=whole_number(KIND, config.get("backfill_pages", 5), "backfill_pages", 1, 100),
+            remember=whole_number(KIND, config.get("remember", 100_000), "remember", 1_000, 10_000_000),
         )
 
     # --- the contract -----------------------------------------------------------------------------
@@ -280,13 +289,7 @@ class MastodonStreamConnector:
         self.counts["connects"] += 1
 
     def _token(self) -> str:
-        token = self.environ.get(self.token_env)
-        if not token:
-            raise Permanent(
-                f"mastodon-stream: the environment variable {self.token_env} (the access token) is not set "
-                "in the runner's environment; set it and resume the source"
-            )
-        return token
+        return secret(KIND, self.credentials, self.token_env, "access token")
 
     def _streaming_endpoint(self, token: str) -> str:
         """The WebSocket URL: ``streaming_url``, else the instance's advertised streaming host."""
@@ -589,49 +592,4 @@ def _decode_cursor(cursor: str | None) -> dict[str, str]:
     return {str(k): v for k, v in value.items() if isinstance(v, str) and v}
 
 
-def _names(value: object) -> list[str]:
-    items: Iterable[object]
-    if isinstance(value, str):
-        items = value.split(",")
-    elif isinstance(value, (list, tuple)):
-        items = value
-    else:
-        raise ConfigError(f"mastodon-stream: streams must be a list or comma-separated text, got {value!r}")
-    return [str(v).strip() for v in items if str(v).strip()]
-
-
-def _env_name(value: object) -> str:
-    if not value:
-        raise ConfigError(
-            "mastodon-stream: token_env is required: the NAME of the environment variable holding a user "
-            'access token (Mastodon 4.2+ streams only to signed-in users), e.g. token_env = "MASTODON_TOKEN"'
-        )
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise ConfigError(
-            "mastodon-stream: token_env must be the name of an environment variable (capital letters, "
-            "digits and _), never the token itself"
-        )
-    return value
-
-
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"mastodon-stream: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"mastodon-stream: {key} must be from {low} to {high}, got {number}")
-    return number
-
-
-def _number(value: object, key: str, low: float, high: float) -> float:
-    try:
-        number = float(str(value))
-    except ValueError:
-        raise ConfigError(f"mastodon-stream: {key} must be a number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"mastodon-stream: {key} must be from {low} to {high}, got {value!r}")
-    return number
-
-
-register(KIND, MastodonStreamConnector.from_config)
+register_with_credentials(KIND, MastodonStreamConnector.from_config)

@@ -9,9 +9,9 @@ Why it is built the way it is, and its limits:
 
 * **Credentials never enter the database.** Since November 2025 Reddit API access needs approval;
   the operator's approved client id and secret (and, for a script app, a username and password) are
-  read from environment variables whose *names* the source's settings give (``client_id_env``, ...).
-  This is the one place outside Settings that reads the environment: Settings cannot know the
-  per-source names. A secret written into the settings themselves is refused.
+  read from environment variables whose *names* the source's settings give (``client_id_env``, ...),
+  through the credentials the runner passes in (``Settings.credentials``, its environment): Settings
+  cannot know the per-source names. A secret written into the settings themselves is refused.
 * **Token.** ``POST {www_base}/api/v1/access_token`` (client credentials, or the password grant when
   ``username_env``/``password_env`` are set), kept in memory until a minute before it expires. A 401
   on a listing drops the token and asks for a new one once; a second 401 is Permanent.
@@ -37,7 +37,6 @@ Why it is built the way it is, and its limits:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -49,7 +48,16 @@ import orjson
 from watchfloor.connectors.base import MapOptions, decode_json, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.settings import (
+    CredentialLookup,
+    approved_env_name,
+    http_address,
+    known_settings,
+    refuse_secrets,
+    secret,
+    whole_number,
+)
 from watchfloor.connectors.reddit.mapping import LISTING, map_listing
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
@@ -77,7 +85,6 @@ _KNOWN = (
     "min_remaining",
 )
 _SECRETS = ("client_id", "client_secret", "secret", "password", "username", "token", "access_token")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _SUBREDDIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_]{1,20}$")
 _TOKEN_MARGIN = timedelta(seconds=60)
 
@@ -94,6 +101,7 @@ class RedditConnector:
         *,
         client_id_env: str,
         client_secret_env: str,
+        credentials: CredentialLookup,
         username_env: str | None = None,
         password_env: str | None = None,
         listings: Sequence[str] = _LISTINGS,
@@ -106,7 +114,6 @@ class RedditConnector:
         min_remaining: int = 5,
         http: ReadOnlyHttp | None = None,
         clock: Clock | None = None,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.keys = [f"{sub}/{listing}" for sub in subreddits for listing in listings]
         self.env_names = {"client_id": client_id_env, "client_secret": client_secret_env}
@@ -121,24 +128,26 @@ class RedditConnector:
         self.http = http or ReadOnlyHttp(post_allowed=[self.token_url])
         self.http.post_allowed = self.http.post_allowed | {self.token_url}
         self.clock = clock or SystemClock()
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.credentials = credentials  # read at each token request
         self._agent = {"User-Agent": user_agent} if user_agent else {}
         self._token: str | None = None
         self._token_until: datetime | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> RedditConnector:
-        """Build from a source's configuration; ConfigError names the bad key and what it takes."""
-        secrets = sorted(k for k in config if k in _SECRETS)
-        if secrets:
-            raise ConfigError(
-                f"reddit: {', '.join(secrets)} must not be written in the source's settings (they would be "
-                "stored in the database); put the value in an environment variable of the runner and give "
-                'its name instead, e.g. client_secret_env = "REDDIT_CLIENT_SECRET"'
-            )
-        unknown = sorted(set(config) - set(_KNOWN) - {"url"})  # `sources add` may pass url; unused
-        if unknown:
-            raise ConfigError(f"reddit: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}")
+    def from_config(cls, config: Mapping[str, Any], credentials: CredentialLookup) -> RedditConnector:
+        """Build from a source's configuration; ConfigError names the bad key and what it takes.
+
+        The credentials are read from ``credentials`` (the variables the ``*_env`` settings name) when
+        a token is needed, so a missing one fails the source at its first fetch, naming the variable.
+        """
+        refuse_secrets(
+            KIND,
+            config,
+            _SECRETS,
+            "put the value in an environment variable of the runner and give its name instead, e.g. "
+            'client_secret_env = "REDDIT_CLIENT_SECRET"',
+        )
+        known_settings(KIND, config, _KNOWN, ignored=("url",))  # `sources add` may pass url; unused
         user, password = config.get("username_env"), config.get("password_env")
         if bool(user) != bool(password):
             raise ConfigError(
@@ -148,16 +157,17 @@ class RedditConnector:
             _subreddits(config.get("subreddits")),
             listings=_listings(config.get("listings", list(_LISTINGS))),
             user_agent=str(config["user_agent"]) if config.get("user_agent") else None,
-            oauth_base=_base(config.get("oauth_base", "https://oauth.reddit.com"), "oauth_base"),
-            www_base=_base(config.get("www_base", "https://www.reddit.com"), "www_base"),
-            limit=_integer(config.get("limit", 100), "limit", 1, 100),
-            every=float(_integer(config.get("every", 60), "every", 10, 86_400)),
-            max_pages=_integer(config.get("max_pages", 10), "max_pages", 1, 10),
-            min_remaining=_integer(config.get("min_remaining", 5), "min_remaining", 0, 1000),
+            oauth_base=http_address(KIND, config.get("oauth_base", "https://oauth.reddit.com"), "oauth_base"),
+            www_base=http_address(KIND, config.get("www_base", "https://www.reddit.com"), "www_base"),
+            limit=whole_number(KIND, config.get("limit", 100), "limit", 1, 100),
+            every=float(whole_number(KIND, config.get("every", 60), "every", 10, 86_400)),
+            max_pages=whole_number(KIND, config.get("max_pages", 10), "max_pages", 1, 10),
+            min_remaining=whole_number(KIND, config.get("min_remaining", 5), "min_remaining", 0, 1000),
             client_id_env=_env_name(config, "client_id_env"),
             client_secret_env=_env_name(config, "client_secret_env"),
             username_env=_env_name(config, "username_env") if user else None,
             password_env=_env_name(config, "password_env") if user else None,
+            credentials=credentials,
         )
 
     def fetch(self, cursor: str | None) -> Batch:
@@ -257,15 +267,10 @@ class RedditConnector:
         now = self.clock.now()
         if self._token is not None and self._token_until is not None and now < self._token_until:
             return self._token
-        values = {}
-        for what, name in self.env_names.items():
-            value = self.environ.get(name)
-            if not value:
-                raise Permanent(
-                    f"reddit: the environment variable {name} (the {what.replace('_', ' ')}) is not set "
-                    "in the runner's environment; set it and resume the source"
-                )
-            values[what] = value
+        values = {
+            what: secret(KIND, self.credentials, name, what.replace("_", " "))
+            for what, name in self.env_names.items()
+        }
         form = {"grant_type": "client_credentials"}
         if "username" in values:
             form = {"grant_type": "password", "username": values["username"], "password": values["password"]}
@@ -375,19 +380,7 @@ def _hint(message: str) -> str:
 
 
 def _env_name(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    if not value:
-        raise ConfigError(
-            f"reddit: {key} is required: the NAME of the environment variable holding the approved "
-            f'credential, e.g. {key} = "REDDIT_{key.removesuffix("_env").upper()}" (Reddit API access '
-            "needs approval; see docs/connectors.md)"
-        )
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise ConfigError(
-            f"reddit: {key} must be the name of an environment variable (capital letters, digits and _), "
-            "never the credential itself"
-        )
-    return value
+    return approved_env_name(KIND, config, key, prefix="REDDIT", approval="Reddit API access needs approval")
 
 
 def _subreddits(value: object) -> list[str]:
@@ -419,21 +412,4 @@ def _listings(value: object) -> list[str]:
     return [str(i).strip() for i in items]
 
 
-def _base(value: object, key: str) -> str:
-    text = str(value).rstrip("/")
-    if not text.startswith(("https://", "http://")):
-        raise ConfigError(f"reddit: {key} must be an http(s) address, got {value!r}")
-    return text
-
-
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"reddit: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"reddit: {key} must be from {low} to {high}, got {number}")
-    return number
-
-
-register(KIND, RedditConnector.from_config)
+register_with_credentials(KIND, RedditConnector.from_config)

@@ -41,6 +41,7 @@ from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
 from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.settings import http_address, known_settings, whole_number
 from watchfloor.connectors.telegram.webpage import PREVIEW, Block, channel_id_of, map_block, parse_page
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
@@ -85,19 +86,13 @@ class TelegramWebConnector:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TelegramWebConnector:
         """Build from a source's configuration; ConfigError names the bad key and what it takes."""
-        unknown = sorted(set(config) - set(_KNOWN))
-        if unknown:
-            raise ConfigError(
-                f"telegram-web: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}"
-            )
-        base = str(config.get("base_url", "https://t.me")).rstrip("/")
-        if not base.startswith(("https://", "http://")):
-            raise ConfigError(f"telegram-web: base_url must be an http(s) address, got {base!r}")
+        known_settings(KIND, config, _KNOWN)
+        base = http_address(KIND, config.get("base_url", "https://t.me"), "base_url")
         return cls(
             channel_name(config.get("channel") or config.get("url")),
-            every=float(_integer(config.get("every", 300), "every", 60, 86_400)),
+            every=float(whole_number(KIND, config.get("every", 300), "every", 60, 86_400)),
             base_url=base,
-            max_pages=_integer(config.get("max_pages", 5), "max_pages", 1, 50),
+            max_pages=whole_number(KIND, config.get("max_pages", 5), "max_pages", 1, 50),
         )
 
     def fetch(self, cursor: str | None) -> Batch:
@@ -208,16 +203,6 @@ def _decode(cursor: str | None) -> _Cursor:
         return msgspec.json.decode(cursor, type=_Cursor)
     except msgspec.DecodeError:
         return _Cursor()  # not ours (another kind's cursor): start afresh from the newest page
-
-
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"telegram-web: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"telegram-web: {key} must be from {low} to {high}, got {number}")
-    return number
 
 
 register(KIND, TelegramWebConnector.from_config)

@@ -7,8 +7,9 @@ Why it is built the way it is, and its limits:
 
 * **Approved access, credentials by name.** The Research API is only for researchers TikTok approved;
   the client key and secret are read from environment variables whose *names* the settings give
-  (``client_key_env``, ``client_secret_env``), as the Reddit connector does: never from the settings,
-  never into the database. A secret written into the settings is refused.
+  (``client_key_env``, ``client_secret_env``), through the credentials the runner passes in, as the
+  Reddit connector does: never from the settings, never into the database. A secret written into the
+  settings is refused.
 * **Token.** ``POST /v2/oauth/token/`` (client credentials) gives a ``clt.`` token for about two
   hours; it is kept in memory until five minutes before it expires. A 401 on a query drops it and asks
   for a new one once; a second 401, or a refused token request, is Permanent. The token and query
@@ -35,7 +36,6 @@ Why it is built the way it is, and its limits:
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -47,8 +47,9 @@ import orjson
 from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
-from watchfloor.connectors.live.tiktok_query import QueryConfig, TikTokRefusal, body_of, refusal_hook
+from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.settings import CredentialLookup, secret
+from watchfloor.connectors.live.tiktok_query import KIND, QueryConfig, TikTokRefusal, body_of, refusal_hook
 from watchfloor.connectors.tiktok.mapping import map_videos
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, Permanent, Transient
@@ -56,7 +57,6 @@ from watchfloor.domain.post import Envelope, Location, Quarantined
 
 __all__ = ["TikTokResearchConnector", "next_reset"]
 
-KIND = "tiktok-research"
 API_BASE = "https://open.tiktokapis.com"
 TOKEN_PATH = "/v2/oauth/token/"  # noqa: S105 (a URL path, not a password)
 QUERY_PATH = "/v2/research/video/query/"
@@ -117,10 +117,10 @@ class TikTokResearchConnector:
         *,
         client_key_env: str,
         client_secret_env: str,
+        credentials: CredentialLookup,
         api_base: str = API_BASE,
         http: ReadOnlyHttp | None = None,
         clock: Clock | None = None,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.query = query
         self.env_names = {"client key": client_key_env, "client secret": client_secret_env}
@@ -134,18 +134,22 @@ class TikTokResearchConnector:
         if refusal_hook not in self.http.client.event_hooks["response"]:
             self.http.client.event_hooks["response"].append(refusal_hook)
         self.clock = clock or SystemClock()
-        self.environ: Mapping[str, str] = os.environ if environ is None else environ
+        self.credentials = credentials  # read at each token request
         self._token: str | None = None
         self._token_until: datetime | None = None
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> TikTokResearchConnector:
-        """Build from a source's configuration; ConfigError names the bad key and what it takes."""
+    def from_config(cls, config: Mapping[str, Any], credentials: CredentialLookup) -> TikTokResearchConnector:
+        """Build from a source's configuration; ConfigError names the bad key and what it takes.
+
+        The client key and secret are read from ``credentials`` when a token is needed.
+        """
         query = QueryConfig.from_config(config)
         return cls(
             query,
             client_key_env=query.client_key_env,
             client_secret_env=query.client_secret_env,
+            credentials=credentials,
             api_base=query.api_base,
         )
 
@@ -280,15 +284,7 @@ class TikTokResearchConnector:
         now = self.clock.now()
         if self._token is not None and self._token_until is not None and now < self._token_until:
             return self._token
-        values: dict[str, str] = {}
-        for what, name in self.env_names.items():
-            value = self.environ.get(name)
-            if not value:
-                raise Permanent(
-                    f"tiktok-research: the environment variable {name} (the {what}) is not set in the "
-                    "runner's environment; set it and resume the source"
-                )
-            values[what] = value
+        values = {what: secret(KIND, self.credentials, name, what) for what, name in self.env_names.items()}
         form = {
             "client_key": values["client key"],
             "client_secret": values["client secret"],
@@ -354,4 +350,4 @@ def _hint(exc: TikTokRefusal) -> str:
     return ""
 
 
-register(KIND, TikTokResearchConnector.from_config)
+register_with_credentials(KIND, TikTokResearchConnector.from_config)

@@ -19,17 +19,25 @@ import httpx2
 import orjson
 
 from watchfloor.connectors.live.http import retry_after_seconds
+from watchfloor.connectors.live.settings import (
+    approved_env_name,
+    flag,
+    http_address,
+    known_settings,
+    refuse_secrets,
+    whole_number,
+)
 from watchfloor.domain.errors import ConfigError, Permanent
 
-__all__ = ["QueryConfig", "TikTokRefusal", "body_of", "refusal_hook"]
+__all__ = ["KIND", "QueryConfig", "TikTokRefusal", "body_of", "refusal_hook"]
 
+KIND = "tiktok-research"
 _KNOWN = (
     "keywords", "hashtags", "usernames", "region_codes", "exclude_keywords", "since", "voice_to_text",
     "client_key_env", "client_secret_env", "api_base", "every", "max_pages", "max_count",
     "daily_requests", "reserve", "lookback_days",
 )  # fmt: skip
 _SECRETS = ("client_key", "client_secret", "secret", "token", "access_token", "key")
-_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _REGION = re.compile(r"^[A-Z]{2}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.]{1,24}$")
 
@@ -93,18 +101,14 @@ class QueryConfig:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> QueryConfig:
         """Validate a source's settings; ConfigError names the bad key and what it takes."""
-        secrets = sorted(k for k in config if k in _SECRETS)
-        if secrets:
-            raise ConfigError(
-                f"tiktok-research: {', '.join(secrets)} must not be written in the source's settings (they "
-                "would be stored in the database); put the value in an environment variable of the runner "
-                'and give its name, e.g. client_secret_env = "TIKTOK_CLIENT_SECRET"'
-            )
-        unknown = sorted(set(config) - set(_KNOWN))
-        if unknown:
-            raise ConfigError(
-                f"tiktok-research: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}"
-            )
+        refuse_secrets(
+            KIND,
+            config,
+            _SECRETS,
+            "put the value in an environment variable of the runner and give its name, e.g. "
+            'client_secret_env = "TIKTOK_CLIENT_SECRET"',
+        )
+        known_settings(KIND, config, _KNOWN)
         keywords = _list(config, "keywords")
         hashtags = tuple(h.removeprefix("#") for h in _list(config, "hashtags"))
         usernames = tuple(u.removeprefix("@") for u in _list(config, "usernames"))
@@ -120,13 +124,9 @@ class QueryConfig:
         bad = [r for r in regions if not _REGION.match(r)]
         if bad:
             raise ConfigError(f"tiktok-research: region_codes are two-letter country codes, got {bad[0]!r}")
-        voice = config.get("voice_to_text", False)
-        if not isinstance(voice, bool):
-            raise ConfigError(f"tiktok-research: voice_to_text must be true or false, got {voice!r}")
-        daily = _integer(config.get("daily_requests", 1000), "daily_requests", 1, 1_000_000)
-        base = str(config.get("api_base", "https://open.tiktokapis.com")).rstrip("/")
-        if not base.startswith(("https://", "http://")):
-            raise ConfigError(f"tiktok-research: api_base must be an http(s) address, got {base!r}")
+        voice = flag(KIND, config.get("voice_to_text", False), "voice_to_text")
+        daily = whole_number(KIND, config.get("daily_requests", 1000), "daily_requests", 1, 1_000_000)
+        base = http_address(KIND, config.get("api_base", "https://open.tiktokapis.com"), "api_base")
         return cls(
             client_key_env=_env_name(config, "client_key_env"),
             client_secret_env=_env_name(config, "client_secret_env"),
@@ -138,12 +138,12 @@ class QueryConfig:
             since=_since(config.get("since")),
             voice_to_text=voice,
             api_base=base,
-            every=float(_integer(config.get("every", 3600), "every", 60, 86_400)),
-            max_pages=_integer(config.get("max_pages", 10), "max_pages", 1, 1000),
-            max_count=_integer(config.get("max_count", 100), "max_count", 1, 100),
+            every=float(whole_number(KIND, config.get("every", 3600), "every", 60, 86_400)),
+            max_pages=whole_number(KIND, config.get("max_pages", 10), "max_pages", 1, 1000),
+            max_count=whole_number(KIND, config.get("max_count", 100), "max_count", 1, 100),
             daily_requests=daily,
-            reserve=_integer(config.get("reserve", 50), "reserve", 0, daily - 1),
-            lookback_days=_integer(config.get("lookback_days", 2), "lookback_days", 0, 29),
+            reserve=whole_number(KIND, config.get("reserve", 50), "reserve", 0, daily - 1),
+            lookback_days=whole_number(KIND, config.get("lookback_days", 2), "lookback_days", 0, 29),
         )
 
 
@@ -196,26 +196,6 @@ def _since(value: object) -> date | None:
 
 
 def _env_name(config: Mapping[str, Any], key: str) -> str:
-    value = config.get(key)
-    if not value:
-        raise ConfigError(
-            f"tiktok-research: {key} is required: the NAME of the environment variable holding the "
-            f'approved credential, e.g. {key} = "TIKTOK_{key.removesuffix("_env").upper()}" (Research API '
-            "access needs TikTok's approval; see docs/connectors.md)"
-        )
-    if not isinstance(value, str) or not _ENV_NAME.match(value):
-        raise ConfigError(
-            f"tiktok-research: {key} must be the name of an environment variable (capital letters, digits "
-            "and _), never the credential itself"
-        )
-    return value
-
-
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"tiktok-research: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"tiktok-research: {key} must be from {low} to {high}, got {number}")
-    return number
+    return approved_env_name(
+        KIND, config, key, prefix="TIKTOK", approval="Research API access needs TikTok's approval"
+    )

@@ -25,13 +25,12 @@ Why it is built the way it is, and its limits:
 * **Already seen.** The cursor keeps the newest ``publishedAt`` and the last video ids collected, so a
   second fetch stores nothing new; the store's natural key is the last line of defence.
 * The API key is sent in the ``X-Goog-Api-Key`` header, never in a URL (URLs end up in locations
-  and logs), and read from the environment variable the configuration names, never from the
-  configuration itself.
+  and logs), and read from the environment variable the configuration names (through the credentials
+  the caller passes in, ``Settings.credentials``), never from the configuration itself.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
@@ -44,7 +43,8 @@ import orjson
 from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import USER_AGENT, ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.settings import CredentialLookup, flag, known_settings, secret, whole_number
 from watchfloor.connectors.youtube.mapping import COMMENT_PREFIX, LINES, map_lines
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
@@ -171,10 +171,12 @@ class YouTubeConnector:
         self._headers = {"X-Goog-Api-Key": api_key, "Accept": "application/json"}
 
     @classmethod
-    def from_config(
-        cls, config: Mapping[str, Any], *, environ: Mapping[str, str] | None = None
-    ) -> YouTubeConnector:
-        """Build from a source's configuration; ConfigError names the bad key and what it takes."""
+    def from_config(cls, config: Mapping[str, Any], credentials: CredentialLookup) -> YouTubeConnector:
+        """Build from a source's configuration; ConfigError names the bad key and what it takes.
+
+        The API key is read from ``credentials`` now: an unset variable is a ConfigError at once (also
+        when the source is added, which builds the connector to check it).
+        """
         put = sorted(k for k in config if k.lower() in _KEY_SETTINGS)
         if put:
             raise ConfigError(
@@ -182,20 +184,14 @@ class YouTubeConnector:
                 "environment variable and name that variable in api_key_env, e.g. api_key_env = "
                 '"YOUTUBE_API_KEY"'
             )
-        unknown = sorted(set(config) - set(_KNOWN))
-        if unknown:
-            raise ConfigError(f"youtube: unknown setting(s) {', '.join(unknown)}; known: {', '.join(_KNOWN)}")
+        known_settings(KIND, config, _KNOWN)
         env_name = str(config.get("api_key_env") or "")
         if not env_name:
             raise ConfigError(
                 "youtube: api_key_env is required: the name of the environment variable holding the API "
                 'key, e.g. api_key_env = "YOUTUBE_API_KEY"'
             )
-        api_key = (os.environ if environ is None else environ).get(env_name, "")
-        if not api_key:
-            raise ConfigError(
-                f"youtube: the environment variable {env_name} (api_key_env) is not set or empty"
-            )
+        api_key = secret(KIND, credentials, env_name, "API key", error=ConfigError)
         mode = str(config.get("mode", "channel"))
         channel_id = query = None
         if mode == "channel":
@@ -211,11 +207,9 @@ class YouTubeConnector:
                 raise ConfigError('youtube: mode search needs query, e.g. query = "flood warning"')
         else:
             raise ConfigError(f"youtube: mode must be channel or search, got {mode!r}")
-        daily_quota = _integer(config.get("daily_quota", 10_000), "daily_quota", 1, 10_000_000)
-        reserve = _integer(config.get("reserve", 500), "reserve", 0, daily_quota - 1)
-        comments = config.get("comments", True)
-        if not isinstance(comments, bool):
-            raise ConfigError(f"youtube: comments must be true or false, got {comments!r}")
+        daily_quota = whole_number(KIND, config.get("daily_quota", 10_000), "daily_quota", 1, 10_000_000)
+        reserve = whole_number(KIND, config.get("reserve", 500), "reserve", 0, daily_quota - 1)
+        comments = flag(KIND, config.get("comments", True), "comments")
         return cls(
             api_key=api_key,
             channel_id=channel_id,
@@ -224,9 +218,9 @@ class YouTubeConnector:
             daily_quota=daily_quota,
             reserve=reserve,
             api_base=str(config.get("api_base", API_BASE)),
-            every=float(_integer(config.get("every", 900), "every", 60, 86_400)),
-            max_pages=_integer(config.get("max_pages", 5), "max_pages", 1, 100),
-            comment_pages=_integer(config.get("comment_pages", 5), "comment_pages", 0, 100),
+            every=float(whole_number(KIND, config.get("every", 900), "every", 60, 86_400)),
+            max_pages=whole_number(KIND, config.get("max_pages", 5), "max_pages", 1, 100),
+            comment_pages=whole_number(KIND, config.get("comment_pages", 5), "comment_pages", 0, 100),
         )
 
     def fetch(self, cursor: str | None) -> Batch:
@@ -418,14 +412,4 @@ def _search_video(item: Any) -> str | None:
     return video if isinstance(video, str) and video else None
 
 
-def _integer(value: object, key: str, low: int, high: int) -> int:
-    try:
-        number = int(str(value))
-    except ValueError:
-        raise ConfigError(f"youtube: {key} must be a whole number, got {value!r}") from None
-    if not low <= number <= high:
-        raise ConfigError(f"youtube: {key} must be from {low} to {high}, got {number}")
-    return number
-
-
-register(KIND, YouTubeConnector.from_config)
+register_with_credentials(KIND, YouTubeConnector.from_config)
