@@ -74,12 +74,15 @@ class Web:
         return client
 
 
-def make_web(tmp_path: Path) -> Web:
-    settings = Settings(
-        database_url=str(tmp_path / "web.db"),
-        password_hash_memory_kib=32,
-        password_hash_time_cost=1,
-    )
+def make_web(tmp_path: Path, **overrides: Any) -> Web:
+    """The console on a fresh store (SQLite in ``tmp_path`` unless ``database_url`` is overridden)."""
+    values: dict[str, Any] = {
+        "database_url": str(tmp_path / "web.db"),
+        "password_hash_memory_kib": 32,
+        "password_hash_time_cost": 1,
+        **overrides,
+    }
+    settings = Settings(**values)
     ctx = build_context(settings)
     setup = Actor.system("setup")
     for name, role in ROLES.items():

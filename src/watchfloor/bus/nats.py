@@ -120,6 +120,36 @@ class NatsBus:
             ) from None
         self._js: JetStreamContext = self._nc.jetstream(timeout=CALL_TIMEOUT)
 
+    # -- alert notices: workers tell console servers that alerts were committed -------------------
+
+    @property
+    def alerts_subject(self) -> str:
+        """Plain NATS subject (not in the stream) of "alerts were committed" notices."""
+        return f"{self.subject}-alerts"
+
+    def notify_alerts(self, count: int) -> None:
+        """Tell every ``watchfloor serve`` that ``count`` alerts were just committed.
+
+        Core NATS, fire and forget: a lost notice only delays a console until its next poll of the
+        store, which stays the source of truth (a notice carries no alert, only a wake-up).
+        """
+
+        async def publish() -> None:
+            await self._nc.publish(self.alerts_subject, str(count).encode())
+
+        self._call(publish())
+
+    def on_alerts(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the bus's own thread; keep it short) at every alert notice."""
+
+        async def subscribe() -> None:
+            async def handler(_msg: Msg) -> None:
+                callback()
+
+            await self._nc.subscribe(self.alerts_subject, cb=handler)
+
+        self._call(subscribe())
+
     # -- plumbing ---------------------------------------------------------------------------------
 
     def _call(self, coro: Coroutine[Any, Any, T], *, timeout: float = CALL_TIMEOUT) -> T:

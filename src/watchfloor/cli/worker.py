@@ -109,6 +109,16 @@ class Worker:
             failures = 0
             self._acknowledge(deliveries, report)
             self._count(deliveries, report)
+            if report.alerts_raised:
+                self._announce(report.alerts_raised)
+
+    def _announce(self, alerts: int) -> None:
+        """Wake the consoles' live queues at once (they poll the store anyway: a lost notice is late,
+        never lost)."""
+        try:
+            self.bus.notify_alerts(alerts)
+        except BusError as exc:
+            log("notice_failed", worker=self.name, error=str(exc))
 
     def _acknowledge(self, deliveries: list[Delivery], report: ConsumeReport) -> None:
         """Acknowledge the stored, terminate the refused and quarantined (if the bus is down, the ack

@@ -37,6 +37,7 @@ from watchfloor.domain.errors import (
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import record_failure
 from watchfloor.web.deps import CsrfRejected, NotSignedIn
+from watchfloor.web.live import AlertSignal, lifespan_for
 from watchfloor.web.routes import ROUTERS
 from watchfloor.web.security import SECURITY_HEADERS
 from watchfloor.web.templating import render
@@ -75,7 +76,9 @@ def create_app(
 ) -> FastAPI:
     """The console on the store ``settings`` name (or on an existing service ``context``)."""
     ctx = context or build_context(settings or Settings(), clock=clock)
+    signal = AlertSignal()
     app = FastAPI(
+        lifespan=lifespan_for(ctx.settings, signal),
         title="watchfloor",
         version=__version__,
         description="The watchfloor console's JSON API. Every call is recorded in the audit log.",
@@ -84,6 +87,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.ctx = ctx
+    app.state.alert_signal = signal
 
     @app.middleware("http")
     async def _scope_and_headers(

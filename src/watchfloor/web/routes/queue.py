@@ -23,6 +23,7 @@ from watchfloor.services.console_queue import LiveBatch, dismiss_alerts, new_ale
 from watchfloor.store.ports import AlertFilter
 from watchfloor.web.audited import audit
 from watchfloor.web.deps import Caller, caller, service
+from watchfloor.web.live import AlertSignal
 from watchfloor.web.routes.alert_models import (
     AlertOut,
     BulkDismissIn,
@@ -35,7 +36,6 @@ from watchfloor.web.templating import TEMPLATES, render
 
 router = APIRouter()
 
-POLL_SECONDS = 0.5  # how often a live stream looks for new alerts
 STREAM_SECONDS = 300  # a stream ends after this; the browser reconnects (re-authenticated, resumes by id)
 KEEPALIVE_SECONDS = 15
 _STATUSES: dict[str, tuple[AlertStatus, ...] | None] = {
@@ -109,7 +109,9 @@ async def _stream(request: Request, who: Caller, where: AlertFilter, after_id: i
     loop = asyncio.get_running_loop()
     ends, ping = loop.time() + STREAM_SECONDS, loop.time() + KEEPALIVE_SECONDS
     yield f"retry: 2000\nid: {after_id}\n\n"  # an id-only message: the browser resumes from here
+    signal: AlertSignal = request.app.state.alert_signal
     while loop.time() < ends and not await request.is_disconnected():
+        ticket = signal.ticket()  # before the query: a notice during it still wakes the wait below
         try:
             batch: LiveBatch = await run_in_threadpool(
                 new_alerts, ctx, actor=who.actor, where=where, after_id=after_id
@@ -126,7 +128,7 @@ async def _stream(request: Request, who: Caller, where: AlertFilter, after_id: i
             ping = loop.time() + KEEPALIVE_SECONDS
             yield ": keep-alive\n\n"
         if not batch.rows:
-            await asyncio.sleep(POLL_SECONDS)
+            await signal.wait(ticket)
 
 
 @router.get("/events/queue", include_in_schema=False, openapi_extra=audit("alerts.watch"))
