@@ -65,6 +65,7 @@ def tsvector_literal(index_text: str) -> str:
 class Dialect(Protocol):
     name: str
     natural_keys: str
+    concurrent_writers: bool
 
     def supports(self, node: Node) -> bool: ...
 
@@ -110,6 +111,7 @@ class SqliteDialect:
 
     name = "sqlite"
     natural_keys = "posts"  # where (platform, native_id) is unique
+    concurrent_writers = False  # one writer at a time
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)
@@ -220,6 +222,7 @@ class PostgresDialect:
 
     name = "postgresql"
     natural_keys = "post_keys"  # where (platform, native_id) is unique: posts is partitioned
+    concurrent_writers = True  # workers store at once: cluster_races settles near-duplicate races
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)
@@ -239,21 +242,24 @@ class PostgresDialect:
         if not rows:
             return []
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        # Keys in one order for every writer: two batches holding the same posts cannot deadlock.
+        order = sorted(range(len(rows)), key=lambda i: (rows[i][0], rows[i][1]))
         cursor.executemany(
             "INSERT INTO post_keys (platform, native_id, post_id) "
             "VALUES (%s, %s, nextval('posts_id_seq')) ON CONFLICT DO NOTHING RETURNING post_id",
-            [(row[0], row[1]) for row in rows],
+            [(rows[i][0], rows[i][1]) for i in order],
             returning=True,
         )
         inserted: list[tuple[int, int]] = []
-        position = 0
+        step = 0
         while True:
             found = cursor.fetchone()
             if found is not None:
-                inserted.append((position, int(found[0])))
-            position += 1
+                inserted.append((order[step], int(found[0])))
+            step += 1
             if not cursor.nextset():
                 break
+        inserted.sort()
         if inserted:
             cursor.executemany(
                 f"INSERT INTO posts (id, {', '.join(POST_COLUMNS)}, search_tsv) "

@@ -23,6 +23,7 @@ from watchfloor.store import clusters, rows
 from watchfloor.store.alerts_sql import AlertsSql
 from watchfloor.store.audit_sql import AuditSql
 from watchfloor.store.casework_sql import CaseworkSql
+from watchfloor.store.cluster_races import settle_band_races
 from watchfloor.store.console_sql import ConsoleSql
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.identity_sql import IdentitySql
@@ -258,6 +259,15 @@ class SqlTx(
         self.dialect.insert_ignore(
             self.conn, "dedup_bands", ("band_key", "cluster_id"), sorted(new_bands.items())
         )
+        final_clusters = [cluster_ids[p] for p, _ in inserted]
+        if self.dialect.concurrent_writers and new_bands:
+            final_clusters = settle_band_races(
+                self.conn,
+                self._lookup_ints("dedup_bands", "band_key", "cluster_id", sorted(new_bands)),
+                new_bands,
+                [post_id for _, post_id in inserted],
+                final_clusters,
+            )
         raws = {post_rows[p][_RAW_DIGEST]: (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw}
         self.dialect.insert_ignore(
             self.conn,
@@ -270,7 +280,7 @@ class SqlTx(
             duplicates=len(prepared) - len(inserted),
             inserted_ids=[post_id for _, post_id in inserted],
             inserted_keys=[new[p].post.key for p, _ in inserted],
-            inserted_clusters=[cluster_ids[p] for p, _ in inserted],
+            inserted_clusters=final_clusters,
         )
 
     def write_deletions(self, items: Sequence[Deletion], *, seen_at: datetime) -> int:
