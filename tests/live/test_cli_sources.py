@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -30,6 +31,11 @@ def test_sources_add_list_status_pause_resume_remove(tmp_path: Path, feeds: Fake
     assert refused.returncode != 0 and "city" in wf(db, "sources", "list").stdout
     assert "Paused source city" in wf(db, "sources", "pause", "city", env=SAM).stdout
     assert "paused" in wf(db, "sources", "status").stdout
+    [state] = json.loads(wf(db, "sources", "status", "--format", "json").stdout)
+    assert state == {
+        "name": "city", "kind": "rss", "status": "paused", "basis_id": state["basis_id"],
+        "last_success_at": None, "lag_seconds": None, "posts_total": 0, "error_count": 0, "last_error": None,
+    }  # fmt: skip
     assert "Resumed source city" in wf(db, "sources", "resume", "city", env=SAM).stdout
     taken = wf(db, "sources", "add", "city", "--url", feeds.url("/atom.xml"), env=SAM, check=False)
     assert taken.returncode != 0 and "exists already" in taken.stderr

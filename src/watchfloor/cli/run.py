@@ -74,10 +74,16 @@ MEDIA_BATCH = 10  # media entries per run of the fetcher (small: SIGTERM waits f
 MEDIA_IDLE_SECONDS = 30.0  # how long the media thread waits when nothing is due
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def log(event: str, **fields: Any) -> None:
     """One structured log line (a JSON object) on stderr."""
     line = {"at": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-    print(json.dumps(line, default=str), file=sys.stderr, flush=True)
+    text = json.dumps(line, default=str) + "\n"
+    with _LOG_LOCK:  # one write per line: print() writes text and newline apart, and threads interleave
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
 
 def backoff(attempt: int, retry_after: float | None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -104,13 +105,42 @@ def sources_list(ctx: typer.Context) -> None:
     out.print(table)
 
 
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _status_record(source: Source, now: datetime) -> dict[str, object]:
+    """One source's state for ``--format json`` (for monitoring scripts): no settings, no cursor."""
+    return {
+        "name": source.name,
+        "kind": source.kind,
+        "status": source.status,
+        "basis_id": source.basis_id,
+        "last_success_at": source.last_success_at.isoformat() if source.last_success_at else None,
+        "lag_seconds": source.lag_seconds(now),
+        "posts_total": source.posts_total,
+        "error_count": source.error_count,
+        "last_error": source.last_error,
+    }
+
+
 @sources_app.command("status")
-def sources_status(ctx: typer.Context) -> None:
-    """Per-source state, lag, last success, posts and errors. Example: watchfloor sources status"""
+def sources_status(
+    ctx: typer.Context,
+    output: Annotated[StatusFormat, typer.Option("--format", help="table or json.")] = StatusFormat.table,
+) -> None:
+    """Per-source state, lag, last success, posts and errors.
+
+    Example: watchfloor sources status --format json
+    """
     state = state_of(ctx)
     context = state.context()
     found = list_sources(context, actor=state.actor())
     now = context.clock.now()
+    if output is StatusFormat.json:
+        print(json.dumps([_status_record(s, now) for s in found], indent=2))
+        return
     table = Table("name", "status", "last success", "posts", "errors", "last error")
     for s in found:
         table.add_row(
