@@ -34,11 +34,15 @@ from tests.live_platforms.conftest import _handler_for as mastodon_handler
 from tests.live_platforms.mastodon_stream_fake import TOKEN, FakeMastodonStreaming
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.bluesky.mapping import POST, map_jetstream_event
+from watchfloor.connectors.live.registry import named_accounts
 from watchfloor.connectors.mastodon.mapping import map_status_line
 from watchfloor.connectors.reddit.mapping import map_listing
 from watchfloor.connectors.telegram.webpage import map_block, parse_page
 from watchfloor.connectors.youtube.mapping import map_lines
+from watchfloor.domain.actor import Actor
 from watchfloor.domain.post import Envelope, Location, Quarantined
+from watchfloor.services.context import ServiceContext
+from watchfloor.services.watches import approve_watch, request_watch
 
 RSS_TOTAL = 2_000  # entries of the paged feed: four pages of 500
 TIKTOK_SINCE = date(2026, 9, 1)
@@ -53,6 +57,8 @@ ENV = {  # the credentials, as environment variables of the runner (the settings
     "WF_TEST_YOUTUBE_KEY": "test-key",
 }
 _AT = Location(source="expected")
+_ANALYST = Actor(name="ana", roles=frozenset({"analyst"}))
+_SUPERVISOR = Actor(name="sam", roles=frozenset({"supervisor"}))
 Key = tuple[str, str]  # (platform, native id)
 
 
@@ -108,6 +114,20 @@ class Fakes:
                 "api_base": self.youtube.url,
             },
         ]
+
+    def watch_named_accounts(self, ctx: ServiceContext) -> int:
+        """Have a watch on every account the sources name (a Telegram channel, a YouTube channel)
+        requested by an analyst and approved by a supervisor, under basis 1; how many there are."""
+        count = 0
+        for source in self.sources():
+            config = {key: value for key, value in source.items() if key != "kind"}
+            for platform, account in named_accounts(source["kind"], config):
+                asked = request_watch(
+                    ctx, actor=_ANALYST, subject=account, platform=platform, basis_id=1, reason="test run"
+                )
+                approve_watch(ctx, actor=_SUPERVISOR, watch_id=asked.id)
+                count += 1
+        return count
 
     def sources_toml(self) -> str:
         """The sources file ``watchfloor run --sources`` reads (JSON scalars and lists are valid TOML)."""

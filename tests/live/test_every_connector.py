@@ -3,12 +3,13 @@
 A real `watchfloor run` process reads a sources file with one source of every kind in the registry
 (Bluesky Jetstream, Mastodon REST, Mastodon streaming, Reddit, RSS, Telegram web preview, TikTok
 Research, YouTube), each pointing at its loopback fake in this test process (tests/live/all_platforms.py),
-with its credentials in the runner's environment. Every fake fails its first request once (a stream cut
-after ten frames, 429 with Retry-After, 503, 500, a connection closed unanswered) and the Mastodon
-stream is cut mid-run while a status is posted. The runner must collect exactly what the fakes serve,
-each post once, raise alerts from a rule that matches several platforms, audit every committed batch,
-stop cleanly on SIGTERM and, started again with the same file, resume from the committed cursors and
-store nothing new. Takes about 15 seconds.
+with its credentials in the runner's environment and an approved watch on each account the sources
+name (the Telegram and YouTube channels: they collect nothing without one). Every fake fails its
+first request once (a stream cut after ten frames, 429 with Retry-After, 503, 500, a connection closed
+unanswered) and the Mastodon stream is cut mid-run while a status is posted. The runner must collect
+exactly what the fakes serve, each post once, raise alerts from a rule that matches several platforms,
+audit every committed batch, stop cleanly on SIGTERM and, started again with the same file, resume from
+the committed cursors and store nothing new. Takes about 15 seconds.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ def test_one_runner_collects_every_kind_exactly_once_and_resumes_from_its_cursor
         ctx = build_context(Settings(database_url=str(db)))
         draft = RuleDraft(name="Flooding anywhere", query="flood*", severity="high", basis_id=1)
         rules.add_rule(ctx, actor=SAM, draft=draft)
+        assert fakes.watch_named_accounts(ctx) == 2  # the Telegram and YouTube channels are accounts
         ctx.store.close()
         sources_file.write_text(fakes.sources_toml(), encoding="utf-8")
         port = free_port()  # for Prometheus /metrics

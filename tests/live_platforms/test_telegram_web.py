@@ -23,13 +23,14 @@ from watchfloor.domain.actor import Actor
 from watchfloor.domain.clock import FrozenClock
 from watchfloor.domain.errors import ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, MediaRef, Metrics, Post
-from watchfloor.services import collect, sources
+from watchfloor.services import collect, sources, watches
 from watchfloor.services.context import ServiceContext
 
 __all__ = ["ctx", "telegram"]  # the fixtures, imported so pytest finds them
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 SAM = Actor(name="sam", roles=frozenset({"supervisor"}))
+ANA = Actor(name="ana", roles=frozenset({"analyst"}))
 
 
 def connector(
@@ -260,6 +261,8 @@ def test_collected_into_the_store_once_and_deduplicated_with_the_importer(
     source = sources.add_source(
         ctx, actor=SAM, name="floodwatch", kind="telegram-web", config=config, basis_id=basis
     )
+    asked = watches.request_watch(ctx, actor=ANA, subject=CHANNEL, basis_id=basis, reason="flood updates")
+    watches.approve_watch(ctx, actor=SAM, watch_id=asked.id)  # a channel is an account: it needs a watch
     live = connector(telegram)
     first = collect.run_once(ctx, source.id, live)
     assert (first.inserted, first.duplicates, first.quarantined) == (7, 0, 0)

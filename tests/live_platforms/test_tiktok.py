@@ -18,7 +18,7 @@ from watchfloor.connectors.live.tiktok import TikTokResearchConnector
 from watchfloor.connectors.tiktok.mapping import TRANSCRIPT_LABEL
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.clock import FrozenClock
-from watchfloor.domain.errors import ConfigError, InputError, Permanent, Transient
+from watchfloor.domain.errors import ConfigError, Permanent, Transient
 from watchfloor.domain.post import MediaRef, Metrics, Post
 from watchfloor.services import collect, sources
 from watchfloor.services.context import ServiceContext
@@ -308,14 +308,16 @@ def test_collected_into_the_store_once(ctx: ServiceContext, tiktok: FakeTikTok) 
     assert (again.inserted, again.duplicates) == (0, 0)  # the re-read days were already collected
 
 
-def test_a_source_following_usernames_is_refused_until_watches_can_be_checked(ctx: ServiceContext) -> None:
+def test_a_source_following_usernames_is_collected_only_under_a_watch(ctx: ServiceContext) -> None:
     with ctx.store.transaction() as tx:
         basis = tx.list_bases()[0].id
     config = {"usernames": ["riverside_demo_news"], **CREDENTIALS}
-    with pytest.raises(InputError, match=r"follows named accounts \(usernames\)"):
-        sources.add_source(
-            ctx, actor=SAM, name="one-person", kind="tiktok-research", config=config, basis_id=basis
-        )
+    source = sources.add_source(
+        ctx, actor=SAM, name="one-person", kind="tiktok-research", config=config, basis_id=basis
+    )
+    assert source.unwatched == (("tiktok", "riverside_demo_news"),)
+    with pytest.raises(Permanent, match=r"no watch in force \(tiktok:riverside_demo_news\)"):
+        collect.check_collection_allowed(ctx, source)
 
 
 @pytest.mark.parametrize(

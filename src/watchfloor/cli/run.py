@@ -57,7 +57,7 @@ from watchfloor.domain.errors import (
 )
 from watchfloor.domain.sources import Source
 from watchfloor.services.collect import (
-    check_source_basis,
+    check_collection_allowed,
     collect_batch,
     record_fetch_error,
     sources_to_run,
@@ -160,7 +160,7 @@ class SourceWorker(threading.Thread):
                         return
                     self.source = current
                     try:
-                        check_source_basis(self.ctx, current)  # nothing is fetched without a basis in force
+                        check_collection_allowed(self.ctx, current)  # no fetch without basis and watches
                         batch = connector.fetch(current.cursor)
                     except Transient as exc:
                         failures += 1
@@ -194,7 +194,7 @@ class SourceWorker(threading.Thread):
                         with self.write:  # one writer: SQLite has one, and the matcher cache is shared
                             report = collect_batch(self.ctx, current, batch)
                         store_failures = 0
-                    except Permanent as exc:  # the basis lapsed between the check and the commit
+                    except Permanent as exc:  # the basis or a watch lapsed between the check and the commit
                         record_fetch_error(self.ctx, current, exc)
                         log("source_failed", source=name, reason=str(exc))
                         return

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from watchfloor.cli.app import app, out, state_of
+from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.domain.errors import InputError
 from watchfloor.domain.sources import Source
 from watchfloor.services.sources import add_source, list_sources, remove_source, set_source_active
@@ -89,6 +89,15 @@ def sources_add(
         state.context(), actor=state.actor(), name=name, kind=kind, config=config, basis_id=state.basis_id()
     )
     out.print(f"Added source {source.name} ({source.kind}, id {source.id}); `watchfloor run` collects it.")
+    if source.unwatched:
+        named = ", ".join(f"{platform}:{account}" for platform, account in source.unwatched)
+        platform, account = source.unwatched[0]
+        err.print(
+            f"Warning: it collects from named accounts with no watch in force ({named}), so it collects "
+            "nothing until each has one: ask for them (`watchfloor watches request "
+            f"{account} --platform {platform} --reason '...'`), and once a supervisor other than the "
+            f"requester approves them, `watchfloor sources resume {source.name}` if the runner failed it."
+        )
 
 
 @sources_app.command("list")

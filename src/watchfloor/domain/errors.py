@@ -85,3 +85,15 @@ class Transient(ConnectorError):
 
 class Permanent(ConnectorError):
     """A failure that retrying will not fix; the item is quarantined with the reason."""
+
+
+class WatchRequired(Permanent):
+    """A live source names accounts with no watch in force; ``accounts`` are those (platform, account).
+
+    The message names them for the operator (the source's last error, the runner's log); the audit
+    event records them by digest, as watch events do, because an audit leaf is never deleted.
+    """
+
+    def __init__(self, message: str, *, accounts: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(message)
+        self.accounts = accounts

@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 import msgspec
 
 from watchfloor.connectors.live.contract import Batch, Connector
+from watchfloor.connectors.live.registry import named_accounts
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import DetailValue
-from watchfloor.domain.errors import Conflict, NotFound, Permanent
+from watchfloor.domain.errors import ConfigError, Conflict, NotFound, Permanent, WatchRequired
 from watchfloor.domain.post import Deletion, Envelope, Prepared, Quarantined
 from watchfloor.domain.sources import Source
 from watchfloor.pipeline import prepare_batch
@@ -32,6 +33,7 @@ from watchfloor.services.context import ServiceContext
 from watchfloor.services.crashpoints import STORE_POINTS, crash, next_batch
 from watchfloor.services.matching import NewPost, match_and_alert
 from watchfloor.services.recording import object_refs, record, refusals_recorded
+from watchfloor.services.watch_checks import subject_digest, unwatched_accounts
 from watchfloor.store.ports import AlertWrite, StoreTx, WriteResult
 
 __all__ = [
@@ -39,14 +41,16 @@ __all__ = [
     "RUNNER",
     "CollectReport",
     "Stored",
-    "basis_in_force",
+    "check_collection_allowed",
     "collect_batch",
+    "collection_allowed",
     "prepare_envelopes",
     "record_fetch_error",
     "run_once",
     "sources_to_run",
     "store_and_match",
     "stored_details",
+    "watch_required",
 ]
 
 RUNNER = Actor.system("runner")
@@ -74,8 +78,15 @@ def sources_to_run(ctx: ServiceContext, *, actor: Actor = RUNNER) -> list[Source
             return [s for s in tx.list_sources() if s.status == "active"]
 
 
-def basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
-    """Raise Permanent (the runner stops the source and says why) unless the source's basis is in force."""
+def collection_allowed(tx: StoreTx, source: Source, now: datetime) -> None:
+    """Raise Permanent (the runner stops the source and says why) unless ``source`` may be collected at
+    ``now``: its legal basis is in force and, if its settings name accounts (a Telegram channel,
+    Jetstream ``dids``), a watch is in force for every one of them (:class:`WatchRequired` otherwise).
+
+    Called before every fetch and again in the transaction that stores the batch (embedded mode), that
+    commits the cursor after publishing (scale-out connectors), and that stores records from the bus
+    (workers): a watch or basis that lapses mid-run stops the source at the next of these.
+    """
     basis = tx.get_basis(source.basis_id)
     if basis is None or basis.state(now) != "active":
         state = "missing" if basis is None else basis.state(now)
@@ -83,12 +94,31 @@ def basis_in_force(tx: StoreTx, source: Source, now: datetime) -> None:
             f"legal basis {source.basis_id} of source {source.name!r} is {state}: collection stopped; "
             "move the source to a basis in force (remove and add it again with --basis) to resume"
         )
+    try:
+        accounts = named_accounts(source.kind, source.config)
+    except ConfigError as exc:
+        raise Permanent(f"source {source.name!r} cannot be collected: {exc}") from None
+    missing = unwatched_accounts(tx, accounts, now)
+    if missing:
+        raise watch_required(source.name, missing)
 
 
-def check_source_basis(ctx: ServiceContext, source: Source) -> None:
-    """Before fetching: raise Permanent if ``source``'s legal basis is no longer in force."""
+def watch_required(name: str, missing: tuple[tuple[str, str], ...]) -> WatchRequired:
+    """The error that stops source ``name`` for the named accounts in ``missing``, saying what to do."""
+    platform, account = missing[0]
+    return WatchRequired(
+        f"source {name!r} collects from named accounts with no watch in force "
+        f"({', '.join(f'{p}:{a}' for p, a in missing)}): collection stopped. Ask for a watch on each "
+        f"(`watchfloor watches request {account} --platform {platform} --reason '...'`); once a "
+        f"supervisor other than the requester approves it, `watchfloor sources resume {name}`",
+        accounts=missing,
+    )
+
+
+def check_collection_allowed(ctx: ServiceContext, source: Source) -> None:
+    """Before fetching: raise Permanent unless ``source`` may be collected now (``collection_allowed``)."""
     with ctx.store.snapshot() as tx:
-        basis_in_force(tx, source, ctx.clock.now())
+        collection_allowed(tx, source, ctx.clock.now())
 
 
 def prepare_envelopes(envelopes: Sequence[Envelope], *, now: datetime) -> list[Prepared]:
@@ -185,7 +215,7 @@ def collect_batch(
                 raise Conflict(
                     f"source {source.name!r}: its cursor moved under this runner (is another running?)"
                 )
-            basis_in_force(tx, stored, now)
+            collection_allowed(tx, stored, now)
             result = store_and_match(
                 ctx, tx, items=items, removed=removed, quarantined=batch.quarantined, now=now, actor=actor
             )
@@ -243,8 +273,19 @@ def record_fetch_error(
                     action="sources.fail",
                     at=now,
                     object_ids=(f"source:{source.id}",),
-                    details={"source": source.name, "kind": source.kind, "reason": message[:500]},
+                    details={"source": source.name, "kind": source.kind, **_failure(error, message)},
                 )
+
+
+def _failure(error: Permanent, message: str) -> dict[str, DetailValue]:
+    """Why a source failed, for its audit event: the message, except that named accounts a watch was
+    missing for are recorded by digest (as watch events name them), not by handle."""
+    if not isinstance(error, WatchRequired):
+        return {"reason": message[:500]}
+    return {
+        "reason": f"no watch in force for {len(error.accounts)} named account(s)",
+        "accounts_sha256": [f"{p}:{subject_digest(a)}" for p, a in error.accounts],
+    }
 
 
 def run_once(

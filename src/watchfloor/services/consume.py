@@ -9,11 +9,12 @@ JetStream hands it to a worker again after the ack wait; one killed between comm
 stored twice, where the natural key makes the second time a counted duplicate and raises no alert.
 
 Nothing is dropped silently. A message that is not a watchfloor record is quarantined with the reason
-and terminated. Records of a source that was removed, or whose legal basis is no longer in force, are
-not stored (as in embedded mode, where the batch is refused at commit): they are terminated and counted
-in the event as refused. A record that makes storing fail with an unexpected error (a bug) is found by
-retrying the batch in halves, then quarantined alone with the error; store outages (StoreError) are
-raised for the worker to retry the whole batch later.
+and terminated. Records of a source that was removed, whose legal basis is no longer in force, or that
+names an account with no watch in force (``collect.collection_allowed``) are not stored (as in embedded
+mode, where the batch is refused at commit): they are terminated and counted in the event as refused.
+A record that makes storing fail with an unexpected error (a bug) is found by retrying the batch in
+halves, then quarantined alone with the error; store outages (StoreError) are raised for the worker to
+retry the whole batch later.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from watchfloor.domain.actor import Actor
 from watchfloor.domain.errors import BadRecord, Permanent, WatchfloorError
 from watchfloor.domain.post import Deletion, Location, Quarantined
 from watchfloor.services.access import authorize
-from watchfloor.services.collect import basis_in_force, prepare_envelopes, store_and_match, stored_details
+from watchfloor.services.collect import collection_allowed, prepare_envelopes, store_and_match, stored_details
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.crashpoints import crash, next_batch
 from watchfloor.services.recording import record, refusals_recorded
@@ -51,7 +52,7 @@ class ConsumeReport:
     quarantined: int = 0  # records quarantined by their connector, plus undecodable and unstorable ones
     undecodable: int = 0
     unstorable: int = 0
-    refused: int = 0  # records of a removed source or one whose basis is not in force: not stored
+    refused: int = 0  # records of a removed source, or one its basis or watches no longer allow: not stored
     alerts_raised: int = 0
     terminate: frozenset[int] = frozenset()
     problems: tuple[str, ...] = ()  # why records were refused or quarantined here, for the log
@@ -104,7 +105,7 @@ def _refusals(tx: StoreTx, source_ids: set[int], now: datetime) -> dict[int, str
             refused[source_id] = "the source was removed"
             continue
         try:
-            basis_in_force(tx, source, now)
+            collection_allowed(tx, source, now)
         except Permanent as exc:
             refused[source_id] = str(exc)
     return refused

@@ -21,7 +21,7 @@ from watchfloor.domain.errors import Conflict, NotFound
 from watchfloor.domain.post import Location, Quarantined
 from watchfloor.domain.sources import Source
 from watchfloor.services.access import authorize
-from watchfloor.services.collect import basis_in_force
+from watchfloor.services.collect import collection_allowed
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.crashpoints import crash, next_batch
 from watchfloor.services.recording import record, refusals_recorded
@@ -103,7 +103,8 @@ def publish_batch(
 
     Raises BusError (nothing committed: re-fetch and publish again later), :class:`Conflict` if the
     source's stored cursor moved meanwhile (another connectors process collects it: this one should
-    stop), :class:`NotFound` if the source was removed, Permanent if its legal basis lapsed.
+    stop), :class:`NotFound` if the source was removed, Permanent if its legal basis lapsed or a
+    named account it collects has no watch in force (``collect.collection_allowed``).
     """
     next_batch()
     records, skipped = bus_records(source, batch)
@@ -121,7 +122,7 @@ def publish_batch(
                 raise Conflict(
                     f"source {source.name!r}: its cursor moved under this runner (is another running?)"
                 )
-            basis_in_force(tx, stored, now)
+            collection_allowed(tx, stored, now)
             tx.advance_source(source.id, cursor=batch.next_cursor, posts=0, at=now)  # workers count posts
             record(
                 tx,

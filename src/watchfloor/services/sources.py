@@ -8,10 +8,13 @@ event naming the source by id, kind and name (never its posts).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from watchfloor.connectors.live.registry import KINDS, build
+import msgspec
+
+from watchfloor.connectors.live.registry import KINDS, Account, build, named_accounts
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.audit import DetailValue
 from watchfloor.domain.errors import InputError, NotFound
@@ -19,11 +22,20 @@ from watchfloor.domain.sources import Source, SourceStatus
 from watchfloor.services.access import authorize, require_basis
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.recording import record, refusals_recorded
+from watchfloor.services.watch_checks import subject_digest, unwatched_accounts
 from watchfloor.store.ports import StoreTx
 
-__all__ = ["add_source", "list_sources", "remove_source", "set_source_active", "show_source"]
+__all__ = ["AddedSource", "add_source", "list_sources", "remove_source", "set_source_active", "show_source"]
 
 _NAME_MAX = 80
+
+
+class AddedSource(Source, frozen=True, kw_only=True):
+    """A source just added, with the named accounts it collects from (``(platform, account)``) and
+    those of them that have no watch in force yet: it collects nothing until every one has one."""
+
+    accounts: tuple[Account, ...] = ()
+    unwatched: tuple[Account, ...] = ()
 
 
 def _source_or_raise(tx: StoreTx, name: str) -> Source:
@@ -41,10 +53,16 @@ def add_source(
     kind: str,
     config: Mapping[str, Any],
     basis_id: int | None,
-) -> Source:
+) -> AddedSource:
     """Register a new active source of ``kind`` under legal basis ``basis_id`` (collection is processing
     of personal data: it needs one in force, and stops when it lapses); the runner picks it up on its
-    next start."""
+    next start.
+
+    A source whose settings name accounts (a Telegram channel, Jetstream ``dids``) may be added before
+    their watches are approved, so a supervisor can set it up meanwhile; it collects only while a watch
+    is in force for every one (``collect.collection_allowed``): until then the runner fails it with the
+    reason. ``unwatched`` in the result says which still need one, for the caller to warn.
+    """
     details: dict[str, DetailValue] = {"name": name, "kind": kind}
     with refusals_recorded(ctx, actor=actor, action="sources.add", details=details, basis_id=basis_id):
         authorize(actor, "sources.manage")
@@ -53,21 +71,16 @@ def add_source(
             raise InputError(f"a source needs a name of 1 to {_NAME_MAX} characters")
         if kind not in KINDS:
             raise InputError(f"unknown source kind {kind!r}: known kinds are {', '.join(sorted(KINDS))}")
-        followed = next((key for key in ("dids", "usernames") if config.get(key)), None)
-        if followed is not None:  # Jetstream dids, TikTok usernames
-            raise InputError(
-                f"a source that follows named accounts ({followed}) is monitoring those people: it needs a "
-                "watch authorisation per account, which live sources cannot check yet; collect by "
-                "collection or hashtag, and follow accounts with `from:` rules (which need approved watches)"
-            )
         # the connector validates its own configuration (ConfigError); a YouTube key must be set here too
         build(kind, config, credentials=ctx.settings.credentials).close()
+        accounts = named_accounts(kind, config)  # ConfigError for accounts it cannot name (a list)
         with ctx.store.transaction() as tx:
             now = ctx.clock.now()
             basis = require_basis(tx, basis_id, now=now, doing="collecting from a source")
             source = tx.create_source(
                 name=name, kind=kind, config=dict(config), basis_id=basis.id, created_by=actor.name, at=now
             )
+            unwatched = unwatched_accounts(tx, accounts, now)
             record(
                 tx,
                 actor=actor,
@@ -75,9 +88,26 @@ def add_source(
                 at=now,
                 object_ids=(f"source:{source.id}",),
                 basis_id=basis.id,
-                details={"name": name, "kind": kind, "url": str(config.get("url", ""))},
+                details={"name": name, "kind": kind, **_targets(config, accounts, unwatched)},
             )
-        return source
+        return AddedSource(**msgspec.structs.asdict(source), accounts=accounts, unwatched=unwatched)
+
+
+def _targets(
+    config: Mapping[str, Any], accounts: Sequence[Account], unwatched: Sequence[Account]
+) -> dict[str, DetailValue]:
+    """The sources.add event's account of what the source targets: its URL, or (when it names accounts,
+    which a URL may spell out) the accounts by digest, as watch events name them, and how many of them
+    have no watch in force yet."""
+    url = str(config.get("url", ""))
+    if not accounts:
+        return {"url": url}
+    return {
+        "url_sha256": hashlib.sha256(url.encode("utf-8")).hexdigest() if url else None,
+        "accounts": len(accounts),
+        "accounts_sha256": [f"{platform}:{subject_digest(account)}" for platform, account in accounts],
+        "unwatched": len(unwatched),
+    }
 
 
 def list_sources(ctx: ServiceContext, *, actor: Actor) -> list[Source]:

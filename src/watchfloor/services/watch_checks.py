@@ -1,7 +1,11 @@
 """Where named-account watches bite: matching, and repeated looks at one account's posts.
 
-Two checks, both inside the caller's transaction (so they import nothing that needs a ServiceContext;
-``services/matching.py`` and ``services/search.py`` call them):
+Three checks, all inside the caller's transaction (so they import nothing that needs a ServiceContext;
+``services/matching.py``, ``services/search.py`` and ``services/collect.py`` call them):
+
+* :func:`unwatched_accounts`: a live source whose settings name accounts (a Telegram channel, Jetstream
+  ``dids``; ``connectors/live/registry.named_accounts``) is collected only while every one of them
+  has a watch in force; ``services/collect.py`` stops the source otherwise.
 
 * :func:`withhold_unauthorised`: a rule whose legal basis has ended alerts no more; a rule that names
   individuals (a ``from:`` handle, or an account list ``from:@name`` / ``list:name``) may raise an
@@ -22,6 +26,7 @@ in force while approved, started, unexpired, and its legal basis is in force.
 from __future__ import annotations
 
 import functools
+import hashlib
 import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -44,7 +49,9 @@ __all__ = [
     "covers",
     "named_accounts",
     "note_account_view",
+    "subject_digest",
     "subject_key",
+    "unwatched_accounts",
     "watch_in_force",
     "watches_in_force",
     "withhold_unauthorised",
@@ -81,6 +88,24 @@ def watches_in_force(tx: StoreTx, now: datetime, *, subject: str | None = None) 
 def authorised_subjects(tx: StoreTx, now: datetime) -> frozenset[str]:
     """The keys (see the module docstring) of every account with a watch in force at ``now``."""
     return frozenset(subject_key(w.subject, w.platform) for w in watches_in_force(tx, now))
+
+
+def subject_digest(account: str) -> str:
+    """The SHA-256 (hex) of an account's folded handle: how audit events name a watched account."""
+    return hashlib.sha256(fold_handle(account).encode("utf-8")).hexdigest()
+
+
+def unwatched_accounts(
+    tx: StoreTx, accounts: Sequence[tuple[str, str]], now: datetime
+) -> tuple[tuple[str, str], ...]:
+    """The ``(platform, account)`` pairs among ``accounts`` that no watch in force at ``now`` covers.
+
+    Watches are read only when there are accounts to check (most sources name none).
+    """
+    if not accounts:
+        return ()
+    keys = authorised_subjects(tx, now)
+    return tuple((p, a) for p, a in accounts if not covers(keys, fold_handle(a), p.casefold()))
 
 
 # -- matching ---------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ Why it is built the way it is, and its limits:
   it still has, silently. The connector notices when the first frame after a connect is more than
   ``gap_seconds`` later than it asked for and records a note (``notes``, and a warning log): posts in
   that gap were not collected. On a quiet, narrowly filtered stream the same can happen without loss.
+* ``dids`` (``wantedDids``) follow named accounts: :func:`named_accounts` names them, and the source
+  collects only while a watch is in force for every DID (``services/collect.py``).
 * ``compress`` (zstd with Jetstream's custom dictionary) is not supported yet: no dictionary ships
   with watchfloor's fixtures to test it against, so asking for it is a configuration error.
 * The v2 ``/xrpc/network.bsky.jetstream.subscribeEvents`` wire (other framing, ``CursorTooOld`` errors)
@@ -47,14 +49,14 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from websockets.sync.client import ClientConnection, connect
 
 from watchfloor.connectors.base import MapOptions, quarantine
-from watchfloor.connectors.bluesky.mapping import FORMAT, POST, map_jetstream_event
+from watchfloor.connectors.bluesky.mapping import FORMAT, PLATFORM, POST, map_jetstream_event
 from watchfloor.connectors.live.contract import Batch
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import Account, register
 from watchfloor.connectors.live.settings import flag, known_settings, names, number
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
-__all__ = ["DEFAULT_URL", "JetstreamConnector"]
+__all__ = ["DEFAULT_URL", "JetstreamConnector", "named_accounts"]
 
 log = logging.getLogger("watchfloor.connectors.jetstream")
 
@@ -126,7 +128,7 @@ class JetstreamConnector:
         return cls(
             url=url,
             collections=names(KIND, config.get("collections", POST), "collections") or (POST,),
-            dids=names(KIND, config.get("dids", ()), "dids"),
+            dids=_dids(config),
             max_frames=int(number(KIND, config.get("max_frames", 500), "max_frames", low=1)),
             max_seconds=number(KIND, config.get("max_seconds", 1.0), "max_seconds", low=0.01),
             rewind_seconds=number(KIND, config.get("rewind_seconds", 5.0), "rewind_seconds", low=0),
@@ -271,4 +273,13 @@ def _time_us(data: bytes) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-register(KIND, JetstreamConnector.from_config)
+def _dids(config: Mapping[str, Any]) -> tuple[str, ...]:
+    return names(KIND, config.get("dids", ()), "dids")
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The accounts ``dids`` (Jetstream's ``wantedDids``) follow, by DID: each needs a watch in force."""
+    return tuple((PLATFORM, did) for did in _dids(config))
+
+
+register(KIND, JetstreamConnector.from_config, accounts=named_accounts)

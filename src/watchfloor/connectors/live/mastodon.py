@@ -23,8 +23,9 @@ Why it is built the way it is, and its limits:
   header says where (otherwise the same page is tried again at the next poll).
 * Edits show up when a status is read again (same key, ``edited_at`` set); REST polling reads each
   status once, so later edits and deletes are not seen. Both need the streaming API with a user
-  token, which this connector does not read yet. Account timelines are left out on purpose: watching
-  a named account needs a watch authorisation in watchfloor first.
+  token, which this connector does not read yet. Account timelines are left out on purpose (the
+  settings can name a hashtag or a public timeline only, so a source targets no one): follow a
+  named account with a ``from:`` rule, which alerts only under an approved watch.
 * Since Mastodon 4.2 an instance may refuse anonymous timeline reads; set ``token`` (an access token
   with only the ``read:statuses`` scope) for it, sent as ``Authorization: Bearer``.
 """
@@ -42,7 +43,7 @@ import orjson
 from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import no_accounts, register
 from watchfloor.connectors.live.settings import known_settings, whole_number
 from watchfloor.connectors.mastodon.mapping import FORMAT, map_status_line
 from watchfloor.domain.clock import Clock, SystemClock
@@ -209,4 +210,4 @@ def instance_address(kind: str, config: Mapping[str, Any]) -> str:
     return instance
 
 
-register(KIND, MastodonConnector.from_config)
+register(KIND, MastodonConnector.from_config, accounts=no_accounts)  # a hashtag or public timeline only

@@ -36,6 +36,8 @@ Why it is built the way it is, and its limits:
   is :class:`~watchfloor.domain.errors.Transient` (the runner backs off). HTTP 401/403 on connect, an
   ``error`` frame with status 401/403/404 (a list the token's account does not own), or a missing
   token variable are :class:`~watchfloor.domain.errors.Permanent`.
+* **Lists are not collected as sources.** A list stream follows the accounts on a list, which the
+  settings do not name, so no watch can be checked for them: :func:`named_accounts` refuses it.
 * The WebSocket host is the instance's ``configuration.urls.streaming`` (``/api/v2/instance``) unless
   ``streaming_url`` is set; instances without that answer are streamed from their own host.
 """
@@ -59,7 +61,7 @@ from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import USER_AGENT, ReadOnlyHttp
 from watchfloor.connectors.live.mastodon import MastodonConnector, instance_address
-from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.registry import Account, register_with_credentials
 from watchfloor.connectors.live.settings import (
     CredentialLookup,
     env_name,
@@ -75,7 +77,7 @@ from watchfloor.domain.clock import Clock, FrozenClock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Deletion, Envelope, Location, Quarantined
 
-__all__ = ["FRAME_FORMAT", "MastodonStreamConnector", "Stream", "parse_stream"]
+__all__ = ["FRAME_FORMAT", "MastodonStreamConnector", "Stream", "named_accounts", "parse_stream"]
 
 KIND = "mastodon-stream"
 FRAME_FORMAT = "mastodon-stream-frame"  # frames that are not a Status (deletes, other events, bad frames)
@@ -214,12 +216,9 @@ class MastodonStreamConnector:
             raise ConfigError(
                 f"mastodon-stream: streaming_url must start with wss:// (or ws://), got {streaming!r}"
             )
-        specs = names(KIND, config.get("streams", "public"), "streams")
-        if not specs:
-            raise ConfigError('mastodon-stream: streams needs at least one stream, e.g. ["hashtag:flood"]')
         return cls(
             instance,
-            streams=[parse_stream(s) for s in specs],
+            streams=_streams(config),
             token_env=env_name(
                 KIND,
                 config,
@@ -592,4 +591,28 @@ def _decode_cursor(cursor: str | None) -> dict[str, str]:
     return {str(k): v for k, v in value.items() if isinstance(v, str) and v}
 
 
-register_with_credentials(KIND, MastodonStreamConnector.from_config)
+def _streams(config: Mapping[str, Any]) -> list[Stream]:
+    specs = names(KIND, config.get("streams", "public"), "streams")
+    if not specs:
+        raise ConfigError('mastodon-stream: streams needs at least one stream, e.g. ["hashtag:flood"]')
+    return [parse_stream(s) for s in specs]
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """No account for public and hashtag streams; ConfigError for a list stream.
+
+    A list is accounts its owner chose, so streaming it monitors named people, but its members are
+    not in the settings (and change without watchfloor knowing): no watch can be checked for them, so
+    a source may not stream a list. The connector can read one; the services refuse such a source.
+    """
+    listed = [s.key for s in _streams(config) if s.list_id is not None]
+    if listed:
+        raise ConfigError(
+            f"mastodon-stream: {', '.join(listed)} streams the accounts on a list, which watchfloor cannot "
+            "see, so it cannot check that a watch is in force for each of them; stream hashtags or public "
+            "timelines, and follow named accounts with `from:` rules under approved watches"
+        )
+    return ()
+
+
+register_with_credentials(KIND, MastodonStreamConnector.from_config, accounts=named_accounts)

@@ -30,9 +30,10 @@ Why it is built the way it is, and its limits:
   :class:`~watchfloor.domain.errors.Transient` (with ``Retry-After``); after some listings were read,
   those are returned and the next call waits ``Retry-After`` (or ``every``).
 * **A page that is not JSON** is quarantined whole and its listing's cursor stays.
-* Only subreddit listings: user profiles are not offered (following a named person needs a watch
-  authorisation in watchfloor first); NSFW, private and quarantined subreddits are not served to
-  the free tier (a 403 fails the source with the reason).
+* Only subreddit listings: ``u/name`` is refused. A user's profile subreddit (``u_name``) is a
+  subreddit to Reddit but one person's posts, so :func:`named_accounts` names that account and the
+  source collects only while a watch is in force for it. NSFW, private and quarantined subreddits
+  are not served to the free tier (a 403 fails the source with the reason).
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ import orjson
 from watchfloor.connectors.base import MapOptions, decode_json, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.registry import Account, register_with_credentials
 from watchfloor.connectors.live.settings import (
     CredentialLookup,
     approved_env_name,
@@ -58,12 +59,12 @@ from watchfloor.connectors.live.settings import (
     secret,
     whole_number,
 )
-from watchfloor.connectors.reddit.mapping import LISTING, map_listing
+from watchfloor.connectors.reddit.mapping import LISTING, PLATFORM, map_listing
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
-__all__ = ["RedditConnector"]
+__all__ = ["RedditConnector", "named_accounts"]
 
 KIND = "reddit"
 TOKEN_PATH = "/api/v1/access_token"  # noqa: S105 (a URL path, not a password)
@@ -394,8 +395,8 @@ def _subreddits(value: object) -> list[str]:
         raw = str(item).strip()
         if raw.lower().startswith(("u/", "/u/", "user/")):
             raise ConfigError(
-                f"reddit: {raw!r} is a user profile; following a named person needs a watch authorisation, "
-                "which live sources cannot check, so only subreddits can be collected"
+                f"reddit: {raw!r} is a user profile, not a subreddit: it reads subreddit listings "
+                "only; follow a named person with a `from:` rule, under an approved watch authorisation"
             )
         name = raw.removeprefix("/").removeprefix("r/")
         if not _SUBREDDIT.match(name):
@@ -412,4 +413,13 @@ def _listings(value: object) -> list[str]:
     return [str(i).strip() for i in items]
 
 
-register_with_credentials(KIND, RedditConnector.from_config)
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The accounts whose profile subreddits (``u_<name>``) are read: each needs a watch in force.
+
+    Other subreddits are communities and target no one.
+    """
+    subreddits = _subreddits(config.get("subreddits"))
+    return tuple((PLATFORM, sub[2:]) for sub in subreddits if sub.lower().startswith("u_"))
+
+
+register_with_credentials(KIND, RedditConnector.from_config, accounts=named_accounts)

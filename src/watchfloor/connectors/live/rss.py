@@ -15,6 +15,10 @@ followed page by page when the source sets ``follow_next``; the cursor then name
 next, committed with the entries read before it. Ordinary RSS paging (RFC 5005) leads to *older*
 entries, so it is not followed by default.
 
+A feed is a site, which targets no one, unless its address is one account's feed (a YouTube channel's,
+a Mastodon profile's ``.rss``): then :func:`named_accounts` names the account, and the source collects
+only while a watch is in force for it (``rss_accounts.py`` lists the shapes recognised).
+
 Limits, candidly: the raw payload kept for an RSS/Atom entry is feedparser's reading of it (as JSON),
 not the XML bytes; a JSON Feed item is kept verbatim. An entry without any date gets the time it was
 first fetched as its ``created_at`` (the feed gave nothing better; ``collected_at`` says the same).
@@ -35,12 +39,13 @@ from selectolax.lexbor import LexborHTMLParser
 
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import Account, register
+from watchfloor.connectors.live.rss_accounts import feed_account
 from watchfloor.connectors.values import as_dict, as_list, as_str
 from watchfloor.domain.errors import ConfigError, Permanent
 from watchfloor.domain.post import Envelope, Location, MediaKind, MediaRef, Post, Quarantined
 
-__all__ = ["RssConnector", "map_feed"]
+__all__ = ["RssConnector", "map_feed", "named_accounts"]
 
 NAME = "rss"
 VERSION = "1"
@@ -293,9 +298,7 @@ class RssConnector:
     @classmethod
     def from_config(cls, config: Mapping[str, Any], http: ReadOnlyHttp | None = None) -> RssConnector:
         """Build from a source's config: ``url`` (required), ``every`` seconds, ``follow_next``."""
-        url = as_str(config.get("url"))
-        if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
-            raise ConfigError(f"an rss source needs --url with an http(s) feed address, not {url!r}")
+        url = _feed_url(config)
         every = config.get("every", DEFAULT_EVERY)
         if not isinstance(every, int | float) or isinstance(every, bool) or every < MIN_EVERY:
             raise ConfigError(f"--every must be at least {MIN_EVERY} seconds for a feed, not {every!r}")
@@ -336,4 +339,17 @@ class RssConnector:
         self.http.close()
 
 
-register(NAME, RssConnector.from_config)
+def _feed_url(config: Mapping[str, Any]) -> str:
+    url = as_str(config.get("url"))
+    if url is None or urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
+        raise ConfigError(f"an rss source needs --url with an http(s) feed address, not {url!r}")
+    return url
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """None for a site's feed; the account for one account's feed (see rss_accounts.py)."""
+    account = feed_account(_feed_url(config))
+    return (account,) if account is not None else ()
+
+
+register(NAME, RssConnector.from_config, accounts=named_accounts)

@@ -23,6 +23,8 @@ Why it is built the way it is, and its limits:
   after some pages were read, those are returned first. A redirect away from ``/s/`` means the channel
   has no public preview (it does not exist, is private, or the owner disabled it): Permanent. A block
   that cannot be mapped is quarantined alone; service messages are skipped with the reason.
+* **A channel is an account**: :func:`named_accounts` names it, and the source collects only while a
+  watch is in force for the channel's username (``services/collect.py``).
 * Telethon with an operator-supplied user session would read more (exact view counts, edit times,
   forwards' source ids) but needs a Telegram account; it is not built (docs/connectors.md).
 """
@@ -40,14 +42,15 @@ import msgspec
 from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import register
+from watchfloor.connectors.live.registry import Account, register
 from watchfloor.connectors.live.settings import http_address, known_settings, whole_number
+from watchfloor.connectors.telegram.mapping import PLATFORM
 from watchfloor.connectors.telegram.webpage import PREVIEW, Block, channel_id_of, map_block, parse_page
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
-__all__ = ["TelegramWebConnector"]
+__all__ = ["TelegramWebConnector", "named_accounts"]
 
 KIND = "telegram-web"
 _KNOWN = ("channel", "url", "every", "base_url", "max_pages")
@@ -89,7 +92,7 @@ class TelegramWebConnector:
         known_settings(KIND, config, _KNOWN)
         base = http_address(KIND, config.get("base_url", "https://t.me"), "base_url")
         return cls(
-            channel_name(config.get("channel") or config.get("url")),
+            _channel_setting(config),
             every=float(whole_number(KIND, config.get("every", 300), "every", 60, 86_400)),
             base_url=base,
             max_pages=whole_number(KIND, config.get("max_pages", 5), "max_pages", 1, 50),
@@ -205,4 +208,13 @@ def _decode(cursor: str | None) -> _Cursor:
         return _Cursor()  # not ours (another kind's cursor): start afresh from the newest page
 
 
-register(KIND, TelegramWebConnector.from_config)
+def _channel_setting(config: Mapping[str, Any]) -> str:
+    return channel_name(config.get("channel") or config.get("url"))
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The channel read, by username: a public channel is an account, so it needs a watch in force."""
+    return ((PLATFORM, _channel_setting(config)),)
+
+
+register(KIND, TelegramWebConnector.from_config, accounts=named_accounts)

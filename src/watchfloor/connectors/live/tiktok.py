@@ -30,8 +30,8 @@ Why it is built the way it is, and its limits:
   a ``search_id`` means the search expired ("cursor too old"): the window is read again from its first
   page once (already-collected ids are dropped); any other ``invalid_params`` is Permanent with the
   API's message. A response that is not JSON is quarantined whole and the same page is read next time.
-* Accounts are not followed here: a ``usernames`` condition is refused when the source is added until
-  watchfloor can check watch authorisations for live sources (docs/connectors.md).
+* A ``usernames`` condition follows named accounts: the source collects only while a watch is in
+  force for every username (``services/collect.py``; docs/connectors.md).
 """
 
 from __future__ import annotations
@@ -49,7 +49,14 @@ from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
 from watchfloor.connectors.live.registry import register_with_credentials
 from watchfloor.connectors.live.settings import CredentialLookup, secret
-from watchfloor.connectors.live.tiktok_query import KIND, QueryConfig, TikTokRefusal, body_of, refusal_hook
+from watchfloor.connectors.live.tiktok_query import (
+    KIND,
+    QueryConfig,
+    TikTokRefusal,
+    body_of,
+    named_accounts,
+    refusal_hook,
+)
 from watchfloor.connectors.tiktok.mapping import map_videos
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, Permanent, Transient
@@ -350,4 +357,4 @@ def _hint(exc: TikTokRefusal) -> str:
     return ""
 
 
-register_with_credentials(KIND, TikTokResearchConnector.from_config)
+register_with_credentials(KIND, TikTokResearchConnector.from_config, accounts=named_accounts)

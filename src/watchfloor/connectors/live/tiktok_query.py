@@ -19,6 +19,7 @@ import httpx2
 import orjson
 
 from watchfloor.connectors.live.http import retry_after_seconds
+from watchfloor.connectors.live.registry import Account
 from watchfloor.connectors.live.settings import (
     approved_env_name,
     flag,
@@ -27,9 +28,10 @@ from watchfloor.connectors.live.settings import (
     refuse_secrets,
     whole_number,
 )
+from watchfloor.connectors.tiktok.mapping import PLATFORM
 from watchfloor.domain.errors import ConfigError, Permanent
 
-__all__ = ["KIND", "QueryConfig", "TikTokRefusal", "body_of", "refusal_hook"]
+__all__ = ["KIND", "QueryConfig", "TikTokRefusal", "body_of", "named_accounts", "refusal_hook"]
 
 KIND = "tiktok-research"
 _KNOWN = (
@@ -145,6 +147,12 @@ class QueryConfig:
             reserve=whole_number(KIND, config.get("reserve", 50), "reserve", 0, daily - 1),
             lookback_days=whole_number(KIND, config.get("lookback_days", 2), "lookback_days", 0, 29),
         )
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The accounts a ``usernames`` condition collects from (each needs a watch in force); keywords,
+    hashtags and region codes target no one."""
+    return tuple((PLATFORM, username) for username in QueryConfig.from_config(config).usernames)
 
 
 def body_of(query: QueryConfig, *, start: str, end: str) -> dict[str, Any]:

@@ -22,6 +22,8 @@ Why it is built the way it is, and its limits:
   (``commentThreads.list``, 1 unit per page of 100, with the replies YouTube embeds: at most five per
   thread). Videos whose threads are still to read are kept in the cursor, so a quota stop resumes
   there. Comments added to a video after its threads were read are not collected.
+* **Channel mode targets an account**: :func:`named_accounts` names the channel id, and the source
+  collects only while a watch is in force for it (``services/collect.py``); search mode targets no one.
 * **Already seen.** The cursor keeps the newest ``publishedAt`` and the last video ids collected, so a
   second fetch stores nothing new; the store's natural key is the last line of defence.
 * The API key is sent in the ``X-Goog-Api-Key`` header, never in a URL (URLs end up in locations
@@ -43,14 +45,14 @@ import orjson
 from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import USER_AGENT, ReadOnlyHttp
-from watchfloor.connectors.live.registry import register_with_credentials
+from watchfloor.connectors.live.registry import Account, register_with_credentials
 from watchfloor.connectors.live.settings import CredentialLookup, flag, known_settings, secret, whole_number
-from watchfloor.connectors.youtube.mapping import COMMENT_PREFIX, LINES, map_lines
+from watchfloor.connectors.youtube.mapping import COMMENT_PREFIX, LINES, PLATFORM, map_lines
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Permanent, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 
-__all__ = ["YouTubeConnector"]
+__all__ = ["YouTubeConnector", "named_accounts"]
 
 KIND = "youtube"
 API_BASE = "https://www.googleapis.com/youtube/v3"
@@ -192,21 +194,7 @@ class YouTubeConnector:
                 'key, e.g. api_key_env = "YOUTUBE_API_KEY"'
             )
         api_key = secret(KIND, credentials, env_name, "API key", error=ConfigError)
-        mode = str(config.get("mode", "channel"))
-        channel_id = query = None
-        if mode == "channel":
-            channel_id = str(config.get("channel_id") or "")
-            if not (channel_id.startswith("UC") and len(channel_id) == 24):
-                raise ConfigError(
-                    "youtube: mode channel needs channel_id, the 24-character id starting UC "
-                    f"(from the channel page's address or its 'Share channel' link), got {channel_id!r}"
-                )
-        elif mode == "search":
-            query = str(config.get("query") or "").strip()
-            if not query:
-                raise ConfigError('youtube: mode search needs query, e.g. query = "flood warning"')
-        else:
-            raise ConfigError(f"youtube: mode must be channel or search, got {mode!r}")
+        channel_id, query = _target(config)
         daily_quota = whole_number(KIND, config.get("daily_quota", 10_000), "daily_quota", 1, 10_000_000)
         reserve = whole_number(KIND, config.get("reserve", 500), "reserve", 0, daily_quota - 1)
         comments = flag(KIND, config.get("comments", True), "comments")
@@ -412,4 +400,30 @@ def _search_video(item: Any) -> str | None:
     return video if isinstance(video, str) and video else None
 
 
-register_with_credentials(KIND, YouTubeConnector.from_config)
+def _target(config: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(channel_id, None)`` in mode channel, ``(None, query)`` in mode search; ConfigError otherwise."""
+    mode = str(config.get("mode", "channel"))
+    if mode == "channel":
+        channel_id = str(config.get("channel_id") or "")
+        if not (channel_id.startswith("UC") and len(channel_id) == 24):
+            raise ConfigError(
+                "youtube: mode channel needs channel_id, the 24-character id starting UC "
+                f"(from the channel page's address or its 'Share channel' link), got {channel_id!r}"
+            )
+        return channel_id, None
+    if mode == "search":
+        query = str(config.get("query") or "").strip()
+        if not query:
+            raise ConfigError('youtube: mode search needs query, e.g. query = "flood warning"')
+        return None, query
+    raise ConfigError(f"youtube: mode must be channel or search, got {mode!r}")
+
+
+def named_accounts(config: Mapping[str, Any]) -> tuple[Account, ...]:
+    """The channel whose uploads mode channel reads, by channel id (a watch must be in force for it);
+    mode search targets no one."""
+    channel_id, _ = _target(config)
+    return ((PLATFORM, channel_id),) if channel_id else ()
+
+
+register_with_credentials(KIND, YouTubeConnector.from_config, accounts=named_accounts)
