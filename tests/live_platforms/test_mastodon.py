@@ -186,10 +186,21 @@ def test_low_rate_limit_remaining_waits_for_the_reset(mastodon: FakeMastodon) ->
 
 def test_a_token_is_sent_as_bearer_and_a_refused_one_is_permanent(mastodon: FakeMastodon) -> None:
     mastodon.token = "s3cret"
-    assert connector(mastodon, token="s3cret").fetch(None).envelopes
+    config = {"instance": mastodon.url, "hashtag": "flood", "token_env": "MASTODON_TOKEN"}
+    with_token = registry.build("mastodon", config, credentials={"MASTODON_TOKEN": "s3cret"})
+    assert with_token.fetch(None).envelopes
     assert mastodon.requests[-1].authorization == "Bearer s3cret"
     with pytest.raises(Permanent, match="HTTP 401"):
         connector(mastodon).fetch(None)
+    with pytest.raises(Permanent, match=r"MASTODON_TOKEN .* is not set"):
+        registry.build("mastodon", config).fetch(None)
+
+
+def test_a_token_written_into_the_settings_is_refused(mastodon: FakeMastodon) -> None:
+    with pytest.raises(ConfigError, match="token must not be written in the source's settings"):
+        connector(mastodon, token="s3cret")
+    with pytest.raises(ConfigError, match="token_env must be the name of an environment variable"):
+        connector(mastodon, token_env="s3cret-value")
 
 
 def test_the_local_public_timeline(mastodon: FakeMastodon) -> None:

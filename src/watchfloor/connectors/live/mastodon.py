@@ -26,8 +26,10 @@ Why it is built the way it is, and its limits:
   token, which this connector does not read yet. Account timelines are left out on purpose (the
   settings can name a hashtag or a public timeline only, so a source targets no one): follow a
   named account with a ``from:`` rule, which alerts only under an approved watch.
-* Since Mastodon 4.2 an instance may refuse anonymous timeline reads; set ``token`` (an access token
-  with only the ``read:statuses`` scope) for it, sent as ``Authorization: Bearer``.
+* Since Mastodon 4.2 an instance may refuse anonymous timeline reads. Then put an access token with
+  only the ``read:statuses`` scope in an environment variable of the runner and give its *name* as
+  ``token_env``; it is read from Settings' credentials at each fetch and sent as
+  ``Authorization: Bearer``. A token written into the settings is refused (settings are stored).
 """
 
 from __future__ import annotations
@@ -43,8 +45,16 @@ import orjson
 from watchfloor.connectors.base import MapOptions, quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import ReadOnlyHttp
-from watchfloor.connectors.live.registry import no_accounts, register
-from watchfloor.connectors.live.settings import known_settings, whole_number
+from watchfloor.connectors.live.registry import no_accounts, register_with_credentials
+from watchfloor.connectors.live.settings import (
+    NO_CREDENTIALS,
+    CredentialLookup,
+    env_name,
+    known_settings,
+    refuse_secrets,
+    secret,
+    whole_number,
+)
 from watchfloor.connectors.mastodon.mapping import FORMAT, map_status_line
 from watchfloor.domain.clock import Clock, SystemClock
 from watchfloor.domain.errors import BadRecord, ConfigError, Transient
@@ -60,7 +70,18 @@ _TIMELINES: dict[str, dict[str, str]] = {
     "local": {"local": "true"},
     "remote": {"remote": "true"},
 }
-_KNOWN = ("instance", "url", "hashtag", "timeline", "token", "limit", "every", "max_pages", "min_remaining")
+_KNOWN = (
+    "instance",
+    "url",
+    "hashtag",
+    "timeline",
+    "token_env",
+    "limit",
+    "every",
+    "max_pages",
+    "min_remaining",
+)
+_SECRETS = ("token", "access_token")
 
 
 class MastodonConnector:
@@ -75,7 +96,8 @@ class MastodonConnector:
         *,
         hashtag: str | None = None,
         timeline: str = "public",
-        token: str | None = None,
+        token_env: str | None = None,
+        credentials: CredentialLookup = NO_CREDENTIALS,
         limit: int = 40,
         every: float = 60.0,
         max_pages: int = 5,
@@ -93,28 +115,54 @@ class MastodonConnector:
         self.min_remaining = min_remaining
         self.http = http or ReadOnlyHttp()
         self.clock = clock or SystemClock()
-        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.token_env, self.credentials = token_env, credentials
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> MastodonConnector:
+    def from_config(cls, config: Mapping[str, Any], credentials: CredentialLookup) -> MastodonConnector:
         """Build from a source's configuration; ConfigError names the bad key and what it takes."""
+        refuse_secrets(
+            KIND,
+            config,
+            _SECRETS,
+            "put the access token in an environment variable of the runner and give its name instead, e.g. "
+            'token_env = "MASTODON_TOKEN"',
+        )
         known_settings(KIND, config, _KNOWN)
         instance = instance_address(KIND, config)
         hashtag = str(config["hashtag"]).removeprefix("#").strip() if config.get("hashtag") else None
         timeline = str(config.get("timeline", "public"))
         if timeline not in _TIMELINES:
             raise ConfigError(f"mastodon: timeline must be public, local or remote, got {timeline!r}")
-        token = config.get("token")
+        token_env = None
+        if config.get("token_env") is not None:
+            token_env = env_name(
+                KIND,
+                config,
+                "token_env",
+                required=(
+                    "the NAME of the environment variable holding the access token, "
+                    'e.g. token_env = "MASTODON_TOKEN"'
+                ),
+                holds="the token",
+            )
         return cls(
             instance,
             hashtag=hashtag or None,
             timeline=timeline,
-            token=str(token) if token else None,
+            token_env=token_env,
+            credentials=credentials,
             limit=whole_number(KIND, config.get("limit", 40), "limit", 1, 40),
             every=float(whole_number(KIND, config.get("every", 60), "every", 5, 86_400)),
             max_pages=whole_number(KIND, config.get("max_pages", 5), "max_pages", 1, 100),
             min_remaining=whole_number(KIND, config.get("min_remaining", 10), "min_remaining", 0, 10_000),
         )
+
+    def _headers(self) -> dict[str, str]:
+        """The bearer token when ``token_env`` is set (read at each fetch: an unset variable fails the
+        source with the reason until the operator sets it and resumes)."""
+        if self.token_env is None:
+            return {}
+        return {"Authorization": f"Bearer {secret(KIND, self.credentials, self.token_env, 'access token')}"}
 
     def fetch(self, cursor: str | None) -> Batch:
         """Read the statuses after ``cursor`` (the newest page when None), up to ``max_pages`` pages."""
@@ -126,7 +174,7 @@ class MastodonConnector:
         for page in range(self.max_pages if cursor is not None else 1):
             params = dict(self.params, min_id=position) if position is not None else self.params
             try:
-                response = self.http.get(self.endpoint, params=params, headers=self._headers)
+                response = self.http.get(self.endpoint, params=params, headers=self._headers())
             except Transient:
                 if page == 0:
                     raise
@@ -210,4 +258,6 @@ def instance_address(kind: str, config: Mapping[str, Any]) -> str:
     return instance
 
 
-register(KIND, MastodonConnector.from_config, accounts=no_accounts)  # a hashtag or public timeline only
+register_with_credentials(
+    KIND, MastodonConnector.from_config, accounts=no_accounts
+)  # a hashtag or public timeline only
