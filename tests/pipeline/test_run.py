@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 from tests.pipeline.posts import make_post
 from watchfloor.domain.post import Post, Prepared
 from watchfloor.pipeline import prepare_batch
+from watchfloor.query.tokens import index_text
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
@@ -86,3 +88,13 @@ def test_prepare_is_deterministic_and_idempotent(posts: list[Post]) -> None:
         assert after.content_hash == before.content_hash
         assert after.band_keys == before.band_keys
         assert set(after.enrichers) <= {"dedup@2"}  # nothing left to change but the keys it derives
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_posts(), min_size=1, max_size=8), st.none() | _texts)
+def test_index_text_is_what_the_store_would_tokenise(posts: list[Post], image_text: str | None) -> None:
+    # The store indexes Prepared.index_text instead of re-tokenising the post, and removes a post from
+    # the index by tokenising its stored text: the two must be equal or the removal leaves tokens behind.
+    posts = [*posts, msgspec.structs.replace(posts[0], native_id="with-image-text", image_text=image_text)]
+    for item in prepare_batch(posts, now=NOW):
+        assert item.index_text == index_text(item.post.searchable_text())

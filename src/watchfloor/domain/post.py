@@ -175,3 +175,6 @@ class Prepared(msgspec.Struct, frozen=True, kw_only=True):
     enrichers: tuple[str, ...] = ()  # provenance: "name@version" of each stage that ran
     raw: bytes = b""  # the payload as received (kept verbatim beside the post)
     raw_format: str = ""
+    # ``query.tokens.index_text(post.searchable_text())``, when the pipeline already had the tokens
+    # (None: the store computes it). Must be exactly that, or deleting the post from the index fails.
+    index_text: str | None = None

@@ -41,10 +41,11 @@ def prepare_batch(posts: Sequence[Post], *, now: datetime) -> list[Prepared]:
     messages = [message_text(t) for t in texts]
     selected = [selectors.extract_selectors(p, t) for p, t in zip(normalised, texts, strict=True)]
     languaged = language.detect_batch(selected, texts, messages)
-    keys = dedup.dedup_keys(texts, messages)
+    # The tokens of each text come back too: the store's full-text index holds exactly those.
+    keys, indexed = dedup.dedup_keys_and_tokens(texts, messages)
     prepared: list[Prepared] = []
-    for raw, p1, p2, p3, (content_hash, band_keys) in zip(
-        posts, normalised, selected, languaged, keys, strict=True
+    for raw, p1, p2, p3, (content_hash, band_keys), index_text in zip(
+        posts, normalised, selected, languaged, keys, indexed, strict=True
     ):
         enrichers: list[str] = []
         if p1 is not raw:
@@ -56,6 +57,12 @@ def prepare_batch(posts: Sequence[Post], *, now: datetime) -> list[Prepared]:
         if content_hash:
             enrichers.append(_DEDUP)
         prepared.append(
-            Prepared(post=p3, content_hash=content_hash, band_keys=band_keys, enrichers=tuple(enrichers))
+            Prepared(
+                post=p3,
+                content_hash=content_hash,
+                band_keys=band_keys,
+                enrichers=tuple(enrichers),
+                index_text=index_text,
+            )
         )
     return prepared

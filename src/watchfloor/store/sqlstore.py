@@ -243,7 +243,10 @@ class SqlTx(
             rows.post_row(item, import_id=import_id, cluster_id=cluster)
             for item, cluster in zip(new, cluster_ids, strict=True)
         ]
-        texts = [index_text(item.post.searchable_text()) for item in new]
+        texts = [
+            item.index_text if item.index_text is not None else index_text(item.post.searchable_text())
+            for item in new
+        ]
         inserted = self.dialect.insert_posts(self.conn, post_rows, texts)
         queue_post_media(self.conn, self.dialect, [(post_id, new[p].post) for p, post_id in inserted])
         self.dialect.insert_ignore(
@@ -256,8 +259,13 @@ class SqlTx(
                 for kind, value in rows.post_terms(new[position].post)
             ],
         )
+        # In key order (B-tree locality); sorting the int keys, not (key, cluster) tuples, is several
+        # times cheaper and gives the same order, keys being unique.
         self.dialect.insert_ignore(
-            self.conn, "dedup_bands", ("band_key", "cluster_id"), sorted(new_bands.items())
+            self.conn,
+            "dedup_bands",
+            ("band_key", "cluster_id"),
+            [(b, new_bands[b]) for b in sorted(new_bands)],
         )
         final_clusters = [cluster_ids[p] for p, _ in inserted]
         if self.dialect.concurrent_writers and new_bands:
