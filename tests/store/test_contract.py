@@ -178,6 +178,17 @@ def test_platform_deletions_hide_posts_and_are_counted(store: SqlStore) -> None:
     assert (stats.posts, stats.deleted) == (4, 1)
 
 
+def test_a_post_arriving_after_its_deletion_is_hidden_at_once(store: SqlStore) -> None:
+    with store.transaction() as tx:  # a scale-out worker stored the deletion first
+        tx.write_deletions([Deletion(platform="twitter", native_id="late")], seen_at=NOW)
+    with store.transaction() as tx:
+        tx.write_posts([prepared(make_post("late", "water rising fast"))], import_id=None)
+        tx.write_posts([prepared(make_post("kept", "water rising slowly"))], import_id=None)
+        stats = tx.stats()
+    assert _ids(store, Term("water")) == ["kept"]
+    assert (stats.posts, stats.deleted) == (1, 1)  # as for a deletion that came after
+
+
 def test_quarantine_is_listed_with_location_and_recorded_once(store: SqlStore) -> None:
     entry = Quarantined(
         raw=b"{bad",

@@ -283,6 +283,7 @@ class SqlTx(
             ("digest", "format", "payload"),
             [(digest, fmt, payload) for digest, (fmt, payload) in raws.items()],
         )
+        self._apply_earlier_deletions([(new[p].post.key, post_id) for p, post_id in inserted])
         return WriteResult(
             inserted=len(inserted),
             duplicates=len(prepared) - len(inserted),
@@ -290,6 +291,26 @@ class SqlTx(
             inserted_keys=[new[p].post.key for p, _ in inserted],
             inserted_clusters=final_clusters,
         )
+
+    def _apply_earlier_deletions(self, stored: Sequence[tuple[tuple[str, str], int]]) -> None:
+        """Mark deleted at once a new post whose platform deletion was recorded before it arrived.
+
+        Scale-out workers store records in parallel, so a deletion can be stored before its post; an old
+        file can also bring a deleted post back. Either way the post is marked as if the deletion had
+        come after it (retention then removes it), with the time the deletion was seen.
+        """
+        by_platform: dict[str, dict[str, int]] = {}
+        for (platform, native), post_id in stored:
+            by_platform.setdefault(platform, {})[native] = post_id
+        for platform, ids in by_platform.items():
+            where = " AND platform = '" + platform.replace("'", "''") + "'"
+            for chunk in _chunks(list(ids), _LOOKUP_CHUNK):
+                for native, seen in self.dialect.lookup(
+                    self.conn, "deletions", "native_id", "seen_us", chunk, where=where
+                ):
+                    self.conn.execute(
+                        update(posts).where(posts.c.id == ids[native]).values(deleted_us=int(seen))
+                    )
 
     def write_deletions(self, items: Sequence[Deletion], *, seen_at: datetime) -> int:
         """Record platform deletions and mark matching stored posts deleted (retention removes them)."""
