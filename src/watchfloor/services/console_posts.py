@@ -30,7 +30,7 @@ from watchfloor.query.fields import fold_handle
 from watchfloor.services.access import access_alert_or_raise, allowed, authorize, require_basis
 from watchfloor.services.console_media import ShownMedia, image_matches, shown_media
 from watchfloor.services.context import ServiceContext
-from watchfloor.services.recording import object_refs, record, record_after_reading, refusals_recorded
+from watchfloor.services.recording import object_refs, record, refusals_recorded
 from watchfloor.services.watch_checks import note_account_view
 from watchfloor.store.ports import StoredPost, StoreTx
 
@@ -141,16 +141,19 @@ def _get_post(tx: StoreTx, post_id: int) -> StoredPost:
 def post_page(ctx: ServiceContext, *, actor: Actor, post_id: int, basis_id: int | None) -> PostContext:
     """Post ``post_id`` with its raw payload, thread and near-duplicates, under legal basis ``basis_id``."""
     ref = [f"post:{post_id}"]
-    with refusals_recorded(ctx, actor=actor, action="posts.view", object_ids=ref, basis_id=basis_id):
+    with (
+        refusals_recorded(ctx, actor=actor, action="posts.view", object_ids=ref, basis_id=basis_id),
+        ctx.store.transaction() as tx,
+    ):
         authorize(actor, "posts.view")
-        with ctx.store.snapshot() as tx:
-            basis = require_basis(tx, basis_id, now=ctx.clock.now(), doing="viewing a post")
-            context = _context(tx, _get_post(tx, post_id), tx.get_raw(post_id), basis.id)
+        basis = require_basis(tx, basis_id, now=ctx.clock.now(), doing="viewing a post")
+        context = _context(tx, _get_post(tx, post_id), tx.get_raw(post_id), basis.id)
         objects, details = _shown(context)
-        record_after_reading(
-            ctx,
+        record(
+            tx,
             actor=actor,
             action="posts.view",
+            at=ctx.clock.now(),
             object_ids=objects,
             basis_id=basis.id,
             details={"raw": context.raw is not None, **details},
@@ -168,41 +171,44 @@ def _fired(tx: StoreTx, alert: Alert) -> RuleVersion:
 def alert_page(ctx: ServiceContext, *, actor: Actor, alert_id: int, basis_id: int | None) -> AlertPage:
     """Alert ``alert_id``: the rule version that fired, its history, and its post in context."""
     ref = f"alert:{alert_id}"
-    with refusals_recorded(ctx, actor=actor, action="alerts.show", object_ids=[ref], basis_id=basis_id):
-        with ctx.store.snapshot() as tx:
-            alert = access_alert_or_raise(tx, actor, alert_id, "alerts.read")
-            authorize(actor, "posts.view")
-            rule = _fired(tx, alert)
-            basis = require_basis(
-                tx,
-                basis_id if basis_id is not None else rule.basis_id,
-                now=ctx.clock.now(),
-                doing="viewing an alert",
-            )
-            posts = tx.get_posts(tx.alert_posts(alert_id))
-            first = next((p for p in posts if p.id == alert.post_id), None)
-            context = _context(tx, first, tx.get_raw(first.id), basis.id) if first else None
-            cluster = (
-                tx.cluster_alerts([alert.cluster_id], statuses=("open", "claimed")).get(alert.cluster_id, [])
-                if alert.cluster_id is not None
-                else []
-            )
-            page = AlertPage(
-                alert=alert,
-                rule=rule,
-                events=tx.alert_events(alert_id),
-                grouped_posts=[p for p in posts if p.id != alert.post_id],
-                context=context,
-                cluster=cluster,
-                cases=tx.list_cases(status="open") if allowed(actor, "cases.read") else [],
-                image_matches=image_matches(tx, first.post, rule.query) if first else [],
-            )
+    with (
+        refusals_recorded(ctx, actor=actor, action="alerts.show", object_ids=[ref], basis_id=basis_id),
+        ctx.store.transaction() as tx,
+    ):
+        alert = access_alert_or_raise(tx, actor, alert_id, "alerts.read")
+        authorize(actor, "posts.view")
+        rule = _fired(tx, alert)
+        basis = require_basis(
+            tx,
+            basis_id if basis_id is not None else rule.basis_id,
+            now=ctx.clock.now(),
+            doing="viewing an alert",
+        )
+        posts = tx.get_posts(tx.alert_posts(alert_id))
+        first = next((p for p in posts if p.id == alert.post_id), None)
+        context = _context(tx, first, tx.get_raw(first.id), basis.id) if first else None
+        cluster = (
+            tx.cluster_alerts([alert.cluster_id], statuses=("open", "claimed")).get(alert.cluster_id, [])
+            if alert.cluster_id is not None
+            else []
+        )
+        page = AlertPage(
+            alert=alert,
+            rule=rule,
+            events=tx.alert_events(alert_id),
+            grouped_posts=[p for p in posts if p.id != alert.post_id],
+            context=context,
+            cluster=cluster,
+            cases=tx.list_cases(status="open") if allowed(actor, "cases.read") else [],
+            image_matches=image_matches(tx, first.post, rule.query) if first else [],
+        )
         objects, details = _shown(context)
         grouped, grouped_digest = object_refs("post", [p.id for p in page.grouped_posts])
-        record_after_reading(
-            ctx,
+        record(
+            tx,
             actor=actor,
             action="alerts.show",
+            at=ctx.clock.now(),
             object_ids=(ref, f"rule:{alert.rule_id}", *objects, *grouped),
             basis_id=basis.id,
             details={

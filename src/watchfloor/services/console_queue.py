@@ -26,7 +26,7 @@ from watchfloor.domain.oversight import Case
 from watchfloor.services.access import alert_owner, allowed, authorize
 from watchfloor.services.alerts import AlertView
 from watchfloor.services.context import ServiceContext
-from watchfloor.services.recording import object_refs, record, record_after_reading, refs, refusals_recorded
+from watchfloor.services.recording import object_refs, record, refs, refusals_recorded
 from watchfloor.store.ports import AlertFilter, StoreTx
 
 MAX_BULK = 500  # alerts one bulk dismissal may close
@@ -102,18 +102,18 @@ def _shown(rows: Sequence[QueueRow]) -> tuple[tuple[str, ...], dict[str, DetailV
 
 def queue_page(ctx: ServiceContext, *, actor: Actor, where: AlertFilter, limit: int = 200) -> QueuePage:
     """The alerts matching ``where`` (soonest deadline first) with what the queue page needs beside them."""
-    with refusals_recorded(ctx, actor=actor, action="alerts.list"):
+    with refusals_recorded(ctx, actor=actor, action="alerts.list"), ctx.store.transaction() as tx:
         authorize(actor, "alerts.read")
-        with ctx.store.snapshot() as tx:
-            rows = _rows(tx, tx.list_alerts(where, limit=limit))
-            rules = sorted(((r.id, r.current.name) for r in tx.list_rules()), key=lambda r: r[1].casefold())
-            cases = tx.list_cases(status="open") if allowed(actor, "cases.read") else []
-            page = QueuePage(rows=rows, rules=rules, cases=cases, latest_id=tx.latest_alert_id())
+        rows = _rows(tx, tx.list_alerts(where, limit=limit))
+        rules = sorted(((r.id, r.current.name) for r in tx.list_rules()), key=lambda r: r[1].casefold())
+        cases = tx.list_cases(status="open") if allowed(actor, "cases.read") else []
+        page = QueuePage(rows=rows, rules=rules, cases=cases, latest_id=tx.latest_alert_id())
         objects, shown = _shown(rows)
-        record_after_reading(
-            ctx,
+        record(
+            tx,
             actor=actor,
             action="alerts.list",
+            at=ctx.clock.now(),
             object_ids=objects,
             details={**_filter_details(where), "limit": limit, "cases": len(cases), **shown},
         )

@@ -76,16 +76,15 @@ def search_page(
     with refusals_recorded(ctx, actor=actor, action="posts.search", details=details, basis_id=basis_id):
         authorize(actor, "posts.search")
         parsed = parse_search(query)
-        now = ctx.clock.now()
-        session = session_key or f"call-{uuid.uuid4()}"
-        with ctx.store.snapshot() as view:  # the heavy reads take no write lock
-            basis = require_basis(view, basis_id, now=now, doing="a search")
-            found = view.search(parsed, limit=limit, sort="newest", offset=offset)
-            total = view.count(parsed)
-            facets = view.search_facets(parsed, cap=FACET_SCAN, top=FACET_TOP)
-        objects, digest = object_refs("post", [item.id for item in found])
-        with ctx.store.transaction() as tx:  # the repeated-viewing rule writes; refused: nothing shown
+        with ctx.store.transaction() as tx:
+            now = ctx.clock.now()
+            basis = require_basis(tx, basis_id, now=now, doing="a search")
+            session = session_key or f"call-{uuid.uuid4()}"
             check_profile_views(tx, actor, parsed, session, now, ctx.settings)
+            found = tx.search(parsed, limit=limit, sort="newest", offset=offset)
+            total = tx.count(parsed)
+            facets = tx.search_facets(parsed, cap=FACET_SCAN, top=FACET_TOP)
+            objects, digest = object_refs("post", [item.id for item in found])
             record(
                 tx,
                 actor=actor,

@@ -35,7 +35,6 @@ __all__ = [
     "ids_digest",
     "object_refs",
     "record",
-    "record_after_reading",
     "record_failure",
     "refs",
     "refusals_recorded",
@@ -89,35 +88,6 @@ def record_failure(
             outcome=outcome,
             details=details,
             request_id=request_id,
-        )
-
-
-def record_after_reading(
-    ctx: ServiceContext,
-    *,
-    actor: Actor | str,
-    action: str,
-    object_ids: Sequence[str] = (),
-    basis_id: int | None = None,
-    details: Mapping[str, DetailValue] | None = None,
-) -> AuditEvent:
-    """Record a read-only page's event in a short transaction of its own, after its reads.
-
-    Pages that only read (the queue, a post, an alert, a search) build their answer in a
-    ``store.snapshot()``, which takes no write lock, and then append their one event here: the
-    SQLite writer is held for the append alone, not for the reads, so analysts' pages no longer queue
-    behind each other's reads or behind a long read of their own. Fail closed: if the append fails,
-    this raises and the page is not shown.
-    """
-    with ctx.store.transaction() as tx:
-        return record(
-            tx,
-            actor=actor,
-            action=action,
-            at=ctx.clock.now(),
-            object_ids=object_ids,
-            basis_id=basis_id,
-            details=details,
         )
 
 
