@@ -83,6 +83,12 @@ class Dialect(Protocol):
         """Insert rows, silently keeping the existing row where a unique key already exists."""
         ...
 
+    def insert_keys_returning(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
+    ) -> set[int]:
+        """Insert rows not already there (by key); return the integer keys (first column) inserted."""
+        ...
+
     def lookup(
         self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""
     ) -> list[Row]:
@@ -187,6 +193,13 @@ class SqliteDialect:
                 f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) VALUES ({marks})", list(rows)
             )
 
+    def insert_keys_returning(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
+    ) -> set[int]:
+        before = {int(r[0]) for r in self.lookup(conn, table, columns[0], columns[0], [r[0] for r in rows])}
+        self.insert_ignore(conn, table, columns, rows)
+        return {int(r[0]) for r in rows} - before
+
     def lookup(
         self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""
     ) -> list[Row]:
@@ -283,6 +296,27 @@ class PostgresDialect:
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) ON CONFLICT DO NOTHING",
                 list(rows),
             )
+
+    def insert_keys_returning(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Row]
+    ) -> set[int]:
+        if not rows:
+            return set()
+        marks = ", ".join(["%s"] * len(columns))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks}) "
+            f"ON CONFLICT DO NOTHING RETURNING {columns[0]}",
+            list(rows),
+            returning=True,
+        )
+        inserted: set[int] = set()
+        while True:
+            found = cursor.fetchone()
+            if found is not None:
+                inserted.add(int(found[0]))
+            if not cursor.nextset():
+                return inserted
 
     def lookup(
         self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""

@@ -261,21 +261,24 @@ class SqlTx(
         )
         # In key order (B-tree locality); sorting the int keys, not (key, cluster) tuples, is several
         # times cheaper and gives the same order, keys being unique.
-        self.dialect.insert_ignore(
-            self.conn,
-            "dedup_bands",
-            ("band_key", "cluster_id"),
-            [(b, new_bands[b]) for b in sorted(new_bands)],
-        )
+        band_rows = [(b, new_bands[b]) for b in sorted(new_bands)]
         final_clusters = [cluster_ids[p] for p, _ in inserted]
         if self.dialect.concurrent_writers and new_bands:
-            final_clusters = settle_band_races(
-                self.conn,
-                self._lookup_ints("dedup_bands", "band_key", "cluster_id", sorted(new_bands)),
-                new_bands,
-                [post_id for _, post_id in inserted],
-                final_clusters,
+            # A key this batch did not get to insert went to a concurrent writer (it was new before).
+            won = self.dialect.insert_keys_returning(
+                self.conn, "dedup_bands", ("band_key", "cluster_id"), band_rows
             )
+            lost = [b for b in new_bands if b not in won]
+            if lost:
+                final_clusters = settle_band_races(
+                    self.conn,
+                    self._lookup_ints("dedup_bands", "band_key", "cluster_id", sorted(lost)),
+                    new_bands,
+                    [post_id for _, post_id in inserted],
+                    final_clusters,
+                )
+        else:
+            self.dialect.insert_ignore(self.conn, "dedup_bands", ("band_key", "cluster_id"), band_rows)
         raws = {post_rows[p][_RAW_DIGEST]: (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw}
         self.dialect.insert_ignore(
             self.conn,
