@@ -4,9 +4,9 @@
 near-duplicates at the same moment do not see each other, so each would found a cluster of its own and
 a rule would raise two alerts where one worker raises one. The band keys settle it: ``dedup_bands`` is
 unique by band key, the insert waits for a concurrent transaction that inserted the same key and then
-keeps that one's row (ON CONFLICT DO NOTHING), and keys are inserted in sorted order (no deadlock).
-Afterwards :func:`settle_band_races` reads back the rows for this batch's new band keys; where another
-transaction's cluster won a key, the cluster this batch *founded* is merged into the winner's: this
+keeps that one's row (ON CONFLICT DO NOTHING ... RETURNING), and keys are inserted in sorted order (no
+deadlock). A new key the insert did not return went to a concurrent writer: only those are read back,
+and :func:`settle_band_races` merges the cluster this batch *founded* into the winner's: this
 batch's posts and band rows are renamed to it, in this transaction, before any alert is raised (so
 the match groups the post into the winner's alert, as one worker would). A cluster that existed before
 the batch keeps its posts (a post that joined it stays; the other worker's post keeps its own cluster,
@@ -33,8 +33,8 @@ def settle_band_races(
 ) -> list[int | None]:
     """Merge this batch's founded clusters that lost a band key race; return the posts' final clusters.
 
-    ``stored_bands`` is what ``dedup_bands`` holds for the keys of ``new_bands`` after this batch
-    inserted them; ``inserted_ids``/``inserted_clusters`` are this batch's stored posts.
+    ``stored_bands`` is what ``dedup_bands`` holds for the keys of ``new_bands`` this batch could not
+    insert (a concurrent writer's); ``inserted_ids``/``inserted_clusters`` are this batch's stored posts.
     """
     lost = {
         ours: stored_bands[band] for band, ours in new_bands.items() if stored_bands.get(band, ours) != ours
