@@ -22,3 +22,14 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
         opened = open_store(url)
         yield opened
         opened.close()
+
+
+@pytest.fixture
+def pg_store() -> Iterator[SqlStore]:
+    """A migrated PostgreSQL store only (tests of what SQLite does not have: partitions, write races)."""
+    with scratch_postgres_database() as url:
+        opened = open_store(url)
+        try:
+            yield opened
+        finally:
+            opened.close()

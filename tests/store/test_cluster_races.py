@@ -9,27 +9,20 @@ A post that joined a cluster stored before the race keeps it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import text
 
-from tests.services import scratch_postgres_database
 from tests.store.helpers import make_post, prepared
-from watchfloor.store.engine import SqlStore, open_store
+from watchfloor.store.engine import SqlStore
 from watchfloor.store.ports import WriteResult
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
-def store() -> Iterator[SqlStore]:
-    with scratch_postgres_database() as url:
-        opened = open_store(url)
-        try:
-            yield opened
-        finally:
-            opened.close()
+def store(pg_store: SqlStore) -> SqlStore:
+    return pg_store
 
 
 def _clusters(store: SqlStore) -> dict[str, int]:

@@ -7,7 +7,6 @@ retention drops empty expired months and keeps a held one, and a purged post can
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -33,13 +32,8 @@ def _us(moment: datetime) -> int:
 
 
 @pytest.fixture
-def store() -> Iterator[SqlStore]:
-    with scratch_postgres_database() as url:
-        opened = open_store(url)
-        try:
-            yield opened
-        finally:
-            opened.close()
+def store(pg_store: SqlStore) -> SqlStore:
+    return pg_store
 
 
 def _where(store: SqlStore) -> dict[str, str]:

@@ -164,17 +164,9 @@ class SourceWorker(threading.Thread):
                         batch = connector.fetch(current.cursor)
                     except Transient as exc:
                         failures += 1
-                        delay = backoff(failures, exc.retry_after)
                         record_fetch_error(self.ctx, current, exc)
                         self.metrics.errors.labels(name, "transient").inc()
-                        log(
-                            "fetch_retry",
-                            source=name,
-                            error=str(exc),
-                            attempt=failures,
-                            wait_s=round(delay, 2),
-                        )
-                        self.stop.wait(delay)
+                        self._back_off("fetch_retry", exc, failures, exc.retry_after)
                         continue
                     except Permanent as exc:
                         record_fetch_error(self.ctx, current, exc)
@@ -200,16 +192,8 @@ class SourceWorker(threading.Thread):
                         return
                     except BusError as exc:  # nothing committed: fetch again from the cursor, publish again
                         bus_failures += 1
-                        delay = backoff(bus_failures, None)
                         record_fetch_error(self.ctx, current, exc)
-                        log(
-                            "publish_retry",
-                            source=name,
-                            error=str(exc),
-                            attempt=bus_failures,
-                            wait_s=round(delay, 2),
-                        )
-                        self.stop.wait(delay)
+                        self._back_off("publish_retry", exc, bus_failures)
                         continue
                     self.metrics.batches.labels(name).inc()
                     self.metrics.posts.labels(name).inc(report.inserted)
@@ -227,19 +211,17 @@ class SourceWorker(threading.Thread):
                         self.stop.wait(max(0.0, (batch.next_wake - datetime.now(UTC)).total_seconds()))
                 except StoreError as exc:  # the database is down or restarting: start again from the cursor
                     store_failures += 1
-                    delay = backoff(store_failures, None)
-                    log(
-                        "store_retry",
-                        source=name,
-                        error=str(exc),
-                        attempt=store_failures,
-                        wait_s=round(delay, 2),
-                    )
-                    self.stop.wait(delay)
+                    self._back_off("store_retry", exc, store_failures)
         except (Conflict, NotFound) as exc:
             log("source_stopped", source=name, reason=str(exc))
         finally:
             connector.close()
+
+    def _back_off(self, event: str, exc: Exception, attempt: int, retry_after: float | None = None) -> None:
+        """Log the ``attempt``-th consecutive failure as ``event`` and wait its backoff (or until stopped)."""
+        delay = backoff(attempt, retry_after)
+        log(event, source=self.source.name, error=str(exc), attempt=attempt, wait_s=round(delay, 2))
+        self.stop.wait(delay)
 
     def _publish(self, source: Source, batch: Batch, bus: Publisher) -> None:
         report = publish_batch(self.ctx, source, batch, bus=bus)

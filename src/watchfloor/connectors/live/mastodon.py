@@ -61,7 +61,7 @@ from watchfloor.domain.errors import BadRecord, ConfigError, Transient
 from watchfloor.domain.post import Envelope, Location, Quarantined
 from watchfloor.domain.timeutil import parse_iso
 
-__all__ = ["MastodonConnector", "instance_address"]
+__all__ = ["ENV_VARIABLE_ADVICE", "MastodonConnector", "instance_address"]
 
 KIND = "mastodon"
 _OPTIONS = MapOptions()
@@ -82,6 +82,11 @@ _KNOWN = (
     "min_remaining",
 )
 _SECRETS = ("token", "access_token")
+# What to do instead of writing a token into the settings (shared with mastodon_stream).
+ENV_VARIABLE_ADVICE = (
+    "put the access token in an environment variable of the runner and give its name instead, e.g. "
+    'token_env = "MASTODON_TOKEN"'
+)
 
 
 class MastodonConnector:
@@ -124,8 +129,7 @@ class MastodonConnector:
             KIND,
             config,
             _SECRETS,
-            "put the access token in an environment variable of the runner and give its name instead, e.g. "
-            'token_env = "MASTODON_TOKEN"',
+            ENV_VARIABLE_ADVICE,
         )
         known_settings(KIND, config, _KNOWN)
         instance = instance_address(KIND, config)

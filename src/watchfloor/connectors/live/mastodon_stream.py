@@ -60,7 +60,7 @@ from websockets.sync.client import ClientConnection, connect
 from watchfloor.connectors.base import quarantine
 from watchfloor.connectors.live.contract import Batch
 from watchfloor.connectors.live.http import USER_AGENT, ReadOnlyHttp
-from watchfloor.connectors.live.mastodon import MastodonConnector, instance_address
+from watchfloor.connectors.live.mastodon import ENV_VARIABLE_ADVICE, MastodonConnector, instance_address
 from watchfloor.connectors.live.registry import Account, register_with_credentials
 from watchfloor.connectors.live.settings import (
     CredentialLookup,
@@ -205,8 +205,7 @@ class MastodonStreamConnector:
             KIND,
             config,
             _SECRETS,
-            "put the access token in an environment variable of the runner and give its name instead, e.g. "
-            'token_env = "MASTODON_TOKEN"',
+            ENV_VARIABLE_ADVICE,
         )
         # "every" (a poll interval `sources add` always sends) means nothing to a stream: ignored
         known_settings(KIND, config, _KNOWN, ignored=("every",))
