@@ -13,7 +13,8 @@ fetched by 20 threads (what the server and loopback cost). The issue's goal is p
 under load. Request counts are bounded; the run stops by itself.
 Results: benchmarks/results/console.json. Not a timed test.
 
-Usage: ``python -m benchmarks.bench_console [--analysts 20] [--requests 40] [--import-posts 20000]``
+Usage: ``python -m benchmarks.bench_console [--analysts 20] [--requests 40] [--import-posts 20000]
+[--serve-workers 1]``
 """
 
 from __future__ import annotations
@@ -148,7 +149,9 @@ def _summary(times: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
-def run(analysts: int = 20, requests: int = 40, import_posts: int = 20_000) -> dict[str, Any]:
+def run(
+    analysts: int = 20, requests: int = 40, import_posts: int = 20_000, serve_workers: int = 1
+) -> dict[str, Any]:
     folder = CACHE / "console"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -159,7 +162,7 @@ def run(analysts: int = 20, requests: int = 40, import_posts: int = 20_000) -> d
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
-        [*CLI, "--db", str(db), "serve", "--port", str(port)],
+        [*CLI, "--db", str(db), "serve", "--port", str(port), "--workers", str(serve_workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -217,6 +220,7 @@ def run(analysts: int = 20, requests: int = 40, import_posts: int = 20_000) -> d
     loaded = _summary(loaded_times)
     result = {
         "analysts": analysts,
+        "serve_workers": serve_workers,
         "requests_per_analyst": requests,
         "import_posts": import_posts,
         "import_still_running_at_end": import_running,
@@ -240,8 +244,9 @@ def main() -> None:
     parser.add_argument("--analysts", type=int, default=20)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--import-posts", type=int, default=20_000)
+    parser.add_argument("--serve-workers", type=int, default=1, help="`watchfloor serve --workers`")
     args = parser.parse_args()
-    result = run(args.analysts, args.requests, args.import_posts)
+    result = run(args.analysts, args.requests, args.import_posts, args.serve_workers)
     print(result["under_load"], result["one_analyst_no_import"]["overall"], result["static_file_20_threads"])
 
 

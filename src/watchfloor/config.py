@@ -69,7 +69,11 @@ class Settings(BaseSettings):
         le=100_000,
         description=(
             "Posts per transaction during imports. 1,000 keeps each write near 100 ms, so analysts' pages "
-            "(each writes its audit event) never wait long behind an import; 5,000 imports about 10% faster."
+            "(each writes its audit event) never wait long behind an import. 5,000 stores posts about "
+            "twice as fast into a large SQLite store (measured at 200,000 posts: 96 against 184 µs per "
+            "post; each commit rewrites the index pages its posts touched, and hash-keyed indexes are "
+            "touched everywhere) but holds the writer about five times longer: use it for bulk loads "
+            "while nobody works in the console."
         ),
     )
     demo_dir: str | None = Field(

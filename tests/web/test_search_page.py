@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,11 @@ from watchfloor.query.parser import parse_query
 from watchfloor.services.console_search import search_page
 from watchfloor.services.context import ServiceContext
 from watchfloor.services.ingest import import_file
+from watchfloor.store.ports import Store
 from watchfloor.web.security import BASIS_COOKIE
 
 ANA = Actor(name="ana", roles=frozenset({"analyst"}))
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> flood'
 # (id, author, time, text, lang, platform, hashtags, urls)
 ROWS = [
@@ -225,3 +228,34 @@ def test_facets_equal_direct_counts_on_both_stores(ctx: ServiceContext, tmp_path
         assert facet.count == count(f"from:{facet.value}")
     for day, n in facets.per_day:
         assert n == count(f"since:{day:%Y-%m-%d} until:{day + timedelta(days=1):%Y-%m-%d}")
+
+
+def test_a_search_reads_without_holding_the_writer_so_other_pages_do_not_wait(
+    web: Web, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broad search's count and facets take a while; on SQLite every other page's audit event would
+    wait for the single writer if the search read inside its write transaction."""
+    from watchfloor.store.sqlstore import SqlTx
+
+    _seed(web, tmp_path)
+    store = web.ctx.store
+    other_writes: list[bool] = []
+    facets = SqlTx.search_facets
+
+    def facets_while_another_page_writes(self: SqlTx, *args: object, **kwargs: object) -> object:
+        writer = threading.Thread(target=lambda: other_writes.append(_write_once(store)))
+        writer.start()
+        writer.join(timeout=10)  # a writer held by this search would block it until the search ends
+        other_writes.append(not writer.is_alive())
+        return facets(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(SqlTx, "search_facets", facets_while_another_page_writes)
+    page = search_page(web.ctx, actor=ANA, query="flood", basis_id=1, session_key="s1")
+    assert page.total == 4
+    assert other_writes == [True, True]
+
+
+def _write_once(store: Store) -> bool:
+    with store.transaction() as tx:
+        tx.add_handover_note(author="bo", text="written during a search", at=NOW)
+    return True

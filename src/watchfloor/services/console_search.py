@@ -2,9 +2,9 @@
 the volume per day, under a legal basis, recorded as one ``posts.search`` event.
 
 The page needs several reads (results, count, facets) that must agree and must be audited once, so
-they share one transaction. Facets and the per-day volume are counted over the newest
-:data:`FACET_SCAN` matches only (the page says so when there are more), which keeps a broad query
-on a large store fast.
+they share one read-only snapshot, and the checks and the event one short write transaction after it.
+Facets and the per-day volume are counted over the newest :data:`FACET_SCAN` matches only (the page
+says so when there are more), which keeps a broad query on a large store fast.
 """
 
 from __future__ import annotations
@@ -76,14 +76,21 @@ def search_page(
     with refusals_recorded(ctx, actor=actor, action="posts.search", details=details, basis_id=basis_id):
         authorize(actor, "posts.search")
         parsed = parse_search(query)
+        # The reads run in a read-only snapshot, not in the write transaction: a broad search's count
+        # and facets take tens to hundreds of milliseconds, and on SQLite every other analyst's page
+        # (each writes its audit event) would queue behind them for the single writer. Nothing is
+        # returned until the checks and the event commit in the short write transaction below; the
+        # basis is checked first here too, so no search runs without one.
+        with ctx.store.snapshot() as view:
+            require_basis(view, basis_id, now=ctx.clock.now(), doing="a search")
+            found = view.search(parsed, limit=limit, sort="newest", offset=offset)
+            total = view.count(parsed)
+            facets = view.search_facets(parsed, cap=FACET_SCAN, top=FACET_TOP)
         with ctx.store.transaction() as tx:
             now = ctx.clock.now()
             basis = require_basis(tx, basis_id, now=now, doing="a search")
             session = session_key or f"call-{uuid.uuid4()}"
             check_profile_views(tx, actor, parsed, session, now, ctx.settings)
-            found = tx.search(parsed, limit=limit, sort="newest", offset=offset)
-            total = tx.count(parsed)
-            facets = tx.search_facets(parsed, cap=FACET_SCAN, top=FACET_TOP)
             objects, digest = object_refs("post", [item.id for item in found])
             record(
                 tx,

@@ -95,6 +95,20 @@ class Dialect(Protocol):
         """``SELECT key, value FROM table WHERE key IN keys`` (plus an optional fixed condition)."""
         ...
 
+    def count_by(
+        self,
+        conn: Connection,
+        table: str,
+        key: str,
+        groups: tuple[str, ...],
+        keys: Sequence[Any],
+        *,
+        where: str = "",
+    ) -> list[Row]:
+        """``SELECT groups..., count(*) FROM table AS t WHERE t.key IN keys ... GROUP BY groups``: each
+        group is an SQL expression over ``t``'s columns; rows where the first one is NULL are left out."""
+        ...
+
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         """Restrict ``stmt`` to posts matching the full-text node ``text`` (if any) and order it."""
         ...
@@ -215,6 +229,25 @@ class SqliteDialect:
         )
         return [tuple(r) for r in conn.exec_driver_sql(sql + where, (orjson.dumps(list(keys)).decode(),))]
 
+    def count_by(
+        self,
+        conn: Connection,
+        table: str,
+        key: str,
+        groups: tuple[str, ...],
+        keys: Sequence[Any],
+        *,
+        where: str = "",
+    ) -> list[Row]:
+        if not keys:
+            return []
+        listed = ", ".join(groups)
+        sql = (
+            f"SELECT {listed}, count(*) FROM json_each(?) AS j CROSS JOIN {table} AS t "
+            f"WHERE t.{key} = j.value AND ({groups[0]}) IS NOT NULL{where} GROUP BY {listed}"
+        )
+        return [tuple(r) for r in conn.exec_driver_sql(sql, (orjson.dumps(list(keys)).decode(),))]
+
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         newest_first = posts.c.id.desc()  # ids are in time order (see _time_ordered_ids)
         if text is None:
@@ -326,6 +359,26 @@ class PostgresDialect:
         array = "text[]" if isinstance(keys[0], str) else "bigint[]"
         sql = f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(%s::{array})"
         return [tuple(r) for r in conn.exec_driver_sql(sql + where, (list(keys),))]
+
+    def count_by(
+        self,
+        conn: Connection,
+        table: str,
+        key: str,
+        groups: tuple[str, ...],
+        keys: Sequence[Any],
+        *,
+        where: str = "",
+    ) -> list[Row]:
+        if not keys:
+            return []
+        array = "text[]" if isinstance(keys[0], str) else "bigint[]"
+        listed = ", ".join(groups)
+        sql = (
+            f"SELECT {listed}, count(*) FROM {table} AS t WHERE t.{key} = ANY(%s::{array}) "
+            f"AND ({groups[0]}) IS NOT NULL{where} GROUP BY {listed}"
+        )
+        return [tuple(r) for r in conn.exec_driver_sql(sql, (list(keys),))]
 
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         if text is not None:

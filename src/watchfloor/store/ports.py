@@ -952,4 +952,9 @@ class Store(Protocol):
         """A read-only transaction that takes no write lock (for frequent cheap reads)."""
         ...
 
+    def prefer_prompt_writes(self) -> None:
+        """This process's writes are short and people wait for them (the console): take the write
+        lock as soon as it is free rather than in back-off steps."""
+        ...
+
     def close(self) -> None: ...

@@ -1,30 +1,42 @@
 """Facets of a search's matches and per-rule alert counts: the console's search and rules pages.
 
-The facets are counted in SQL over the ids of the newest ``cap`` matches: a sub-select of the same
-statement search uses, or, when the query needs the exact post-filter (``needs_post_filter``), the ids
-that survived it, read in pages. Capping keeps the page fast on a large store; the page says so.
+The facets are counted over the posts and terms of the newest ``cap`` matches: their ids come from the
+statement search uses, or, when the query needs the exact post-filter (``needs_post_filter``), from
+the posts that survived it, read in pages. Capping keeps the page fast on a large store; the page says
+so.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Select, func, select
+from sqlalchemy import Connection, Select, func, select
 
 from watchfloor.query.ast import Query
 from watchfloor.query.describe import needs_post_filter
 from watchfloor.store.dialects import Dialect
 from watchfloor.store.ports import AccountLists, Facet, RuleOutcome, SearchFacets, SortOrder, StoredPost
 from watchfloor.store.rows import to_micros
-from watchfloor.store.schema import alerts, post_terms, posts
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from watchfloor.store.schema import alerts, posts
 
 _DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FACET_TERMS = ("lang", "hashtag", "domain")
+_IN_FACET_TERMS = " AND t.kind IN (" + ", ".join(f"'{kind}'" for kind in _FACET_TERMS) + ")"
+_ID_CHUNK = 20_000  # ids per statement (one array parameter)
+
+
+def _chunks(ids: list[int]) -> Iterator[list[int]]:
+    for start in range(0, len(ids), _ID_CHUNK):
+        yield ids[start : start + _ID_CHUNK]
+
+
+def _top(counts: Counter[str], top: int) -> list[Facet]:
+    """The ``top`` most frequent values, most first, ties in value order."""
+    return [Facet(value, n) for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
 
 
 class SearchConsoleSql:
@@ -55,44 +67,46 @@ class SearchConsoleSql:
                 break
         return found
 
-    def _top(self, column: ColumnElement[Any], where: ColumnElement[bool], top: int) -> list[Facet]:
-        stmt = (
-            select(column.label("value"), func.count().label("n"))
-            .where(where, column.is_not(None))
-            .group_by(column)
-            .order_by(func.count().desc(), column)
-            .limit(top)
-        )
-        return [Facet(str(r.value), int(r.n)) for r in self.conn.execute(stmt)]
-
-    def _terms(self, kind: str, scope: Select[Any] | Sequence[int], top: int) -> list[Facet]:
-        where = (post_terms.c.kind == kind) & post_terms.c.post_id.in_(scope)
-        return self._top(post_terms.c.value, where, top)
-
     def search_facets(self, query: Query, *, cap: int, top: int) -> SearchFacets:
         scope = self._scope(query, cap)
         if not isinstance(scope, Select) and not scope:
             return SearchFacets(
                 scanned=0, platforms=[], languages=[], hashtags=[], domains=[], accounts=[], per_day=[]
             )
-        in_scope = posts.c.id.in_(scope)
-        day = posts.c.created_us // _DAY_US
-        per_day = [
-            (_EPOCH + timedelta(days=int(r.day)), int(r.n))
-            for r in self.conn.execute(
-                select(day.label("day"), func.count().label("n")).where(in_scope).group_by(day).order_by(day)
-            )
-        ]
-        account = func.coalesce(posts.c.author_key, posts.c.author_id)
+        # The matches' ids are read once, then each facet is a GROUP BY over those ids (the database
+        # counts; only the distinct values come back). A GROUP BY over the scope statement itself
+        # evaluated the search again for every facet.
+        ids = [int(r[0]) for r in self.conn.execute(scope)] if isinstance(scope, Select) else list(scope)
+        days: Counter[int] = Counter()
+        platforms: Counter[str] = Counter()
+        accounts: Counter[str] = Counter()
+        terms: dict[str, Counter[str]] = {kind: Counter() for kind in _FACET_TERMS}
+        for chunk in _chunks(ids):
+            for day, n in self._count_posts(f"t.created_us / {_DAY_US}", chunk):
+                days[int(day)] += n
+            for platform, n in self._count_posts("t.platform", chunk):
+                platforms[str(platform)] += n
+            for who, n in self._count_posts("coalesce(t.author_key, t.author_id)", chunk):
+                accounts[str(who)] += n
+            for kind, value, n in self.dialect.count_by(
+                self.conn, "post_terms", "post_id", ("t.kind", "t.value"), chunk, where=_IN_FACET_TERMS
+            ):
+                terms[str(kind)][str(value)] += int(n)
         return SearchFacets(
-            scanned=sum(n for _, n in per_day),
-            platforms=self._top(posts.c.platform, in_scope, top),
-            languages=self._terms("lang", scope, top),
-            hashtags=self._terms("hashtag", scope, top),
-            domains=self._terms("domain", scope, top),
-            accounts=self._top(account, in_scope, top),
-            per_day=per_day,
+            scanned=days.total(),
+            platforms=_top(platforms, top),
+            languages=_top(terms["lang"], top),
+            hashtags=_top(terms["hashtag"], top),
+            domains=_top(terms["domain"], top),
+            accounts=_top(accounts, top),
+            per_day=[(_EPOCH + timedelta(days=day), n) for day, n in sorted(days.items())],
         )
+
+    def _count_posts(self, group: str, ids: list[int]) -> list[tuple[Any, int]]:
+        """(value, count) of the SQL expression ``group`` over the posts ``ids`` (None left out)."""
+        return [
+            (value, int(n)) for value, n in self.dialect.count_by(self.conn, "posts", "id", (group,), ids)
+        ]
 
     def rule_alert_counts(self, *, since: datetime) -> dict[int, int]:
         stmt = (

@@ -76,6 +76,7 @@ def create_app(
 ) -> FastAPI:
     """The console on the store ``settings`` name (or on an existing service ``context``)."""
     ctx = context or build_context(settings or Settings(), clock=clock)
+    ctx.store.prefer_prompt_writes()  # page views write audit events while people wait for them
     signal = AlertSignal()
     app = FastAPI(
         lifespan=lifespan_for(ctx.settings, signal),
