@@ -100,8 +100,11 @@ def _dedup_rows(r: dict[str, Any]) -> list[str]:
 def _console_rows(r: dict[str, Any]) -> list[str]:
     loaded, alone, static = r["under_load"], r["one_analyst_no_import"], r["static_file_20_threads"]
     crowd = r.get("all_analysts_no_import", {}).get("overall", {}).get("p99_ms", float("nan"))
+    workers = r.get("serve_workers", 1)
+    served = f"{workers} `serve` process{'es' if workers > 1 else ''}"
     rows = [
-        f"| console | {r['analysts']} analysts on loopback, importing {r['import_posts']:,} posts | "
+        f"| console | {r['analysts']} analysts on loopback, importing {r['import_posts']:,} posts, "
+        f"{served} | "
         f"all pages p50 {loaded['overall']['p50_ms']:.0f} ms, p99 {loaded['overall']['p99_ms']:.0f} ms, "
         f"{r['pages_per_s']:.0f} pages/s, {r['errors']} errors | one analyst, no import: p99 "
         f"{alone['overall']['p99_ms']:.0f} ms; {r['analysts']} analysts, no import: p99 "
