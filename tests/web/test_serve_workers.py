@@ -6,7 +6,9 @@ must still record exactly one audit event and the log must still verify.
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,6 +20,7 @@ from tests.scaleout.private_services import free_port
 from tests.web.conftest import PASSWORD, make_web
 from watchfloor.domain.actor import Actor
 from watchfloor.services.audit import verify_log
+from watchfloor.web.server import TcpListenerConfig
 
 AUDREY = Actor(name="audrey", roles=frozenset({"auditor"}))
 
@@ -70,3 +73,30 @@ def test_two_workers_serve_pages_and_record_one_event_each(tmp_path: Path) -> No
     assert actions.count("auth.login") == 4
     assert verify_log(web.ctx, actor=AUDREY).ok
     web.ctx.store.close()
+
+
+def test_the_workers_listener_gives_every_connection_tcp_nodelay() -> None:
+    """Without TCP_NODELAY each small response on a kept-alive connection waits ~40 ms for the client's
+    delayed ACK (uvicorn issue #3149): asyncio sets it only on sockets that say IPPROTO_TCP."""
+    config = TcpListenerConfig("watchfloor.web.app:create_app", factory=True, host="127.0.0.1", port=0)
+    listener = config.bind_socket()
+    assert listener.proto == socket.IPPROTO_TCP
+
+    async def accepted_nodelay() -> int:
+        seen: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+
+        class Probe(asyncio.Protocol):
+            def connection_made(self, transport: asyncio.BaseTransport) -> None:
+                conn = transport.get_extra_info("socket")
+                seen.set_result(conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                transport.close()
+
+        server = await asyncio.get_running_loop().create_server(Probe, sock=listener)
+        _, writer = await asyncio.open_connection(*listener.getsockname()[:2])
+        try:
+            return await asyncio.wait_for(seen, timeout=10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay()) == 1

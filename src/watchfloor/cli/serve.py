@@ -36,6 +36,7 @@ def serve_command(
     import uvicorn
 
     from watchfloor.web.app import create_app
+    from watchfloor.web.server import run_workers
 
     state = state_of(ctx)
     if workers == 1:
@@ -51,12 +52,4 @@ def serve_command(
     os.environ["WATCHFLOOR_DATABASE_URL"] = state.settings.database_url
     os.environ["WATCHFLOOR_DEBUG"] = "true" if state.settings.debug else "false"
     err.print(f"watchfloor console on http://{host}:{port}/ with {workers} workers (Ctrl-C stops it)")
-    uvicorn.run(
-        "watchfloor.web.app:create_app",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_level="warning",
-        proxy_headers=False,
-    )
+    run_workers("watchfloor.web.app:create_app", workers=workers, host=host, port=port)
