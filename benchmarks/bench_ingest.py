@@ -38,7 +38,7 @@ def make_rules(path: Path, count: int, seed: int = 7) -> list[str]:
     with path.open("rb") as handle:
         for line in islice(handle, 50_000):
             tokens = [t for t in tokenize(orjson.loads(line)["full_text"]) if t.isalpha() and len(t) > 3]
-            words.update(set(tokens))
+            words.update(list(dict.fromkeys(tokens)))  # not set(): its order varies with the hash seed
             pairs.update(pairwise(tokens))
     ranked = [w for w, _ in words.most_common()][500:]  # skip the very common words
     bigrams = [p for p, _ in pairs.most_common()][200:20_000]

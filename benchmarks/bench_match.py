@@ -121,7 +121,7 @@ def make_rules(n: int, sample: list[Any]) -> dict[str, Any]:
     noise: set[str] = set()  # pieces of links and handles: nobody writes a rule about "bsky social"
     for post in sample:
         tokens = exact_tokens(post.searchable_text())
-        df.update(set(tokens))
+        df.update(list(dict.fromkeys(tokens)))  # not set(): its order varies with the hash seed
         bigrams.update(itertools.pairwise(tokens))
         tags.update((t.lower(), (post.langs or ("en",))[0]) for t in post.hashtags)
         for value in (*post.urls, *post.mentions, post.author_handle or ""):

@@ -78,7 +78,7 @@ def _rules(envelopes: list[Any], count: int) -> list[str]:
     pairs: Counter[tuple[str, str]] = Counter()
     for e in envelopes[:20_000]:
         tokens = [t for t in tokenize(e.post.text or "") if t.isalpha() and len(t) > 3]
-        words.update(set(tokens))
+        words.update(list(dict.fromkeys(tokens)))  # not set(): its order varies with the hash seed
         pairs.update(pairwise(tokens))
     ranked = [w for w, _ in words.most_common()][300:]
     bigrams = [p for p, _ in pairs.most_common()][100:5_000]
