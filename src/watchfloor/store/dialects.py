@@ -126,7 +126,41 @@ def _text_match(node: Node) -> ColumnElement[bool]:
     return _fts.c.posts_fts.op("MATCH")(textexpr.fts5(node))
 
 
-class SqliteDialect:
+class _KeyedReads:
+    """``lookup`` and ``count_by`` for both dialects, which differ only in how a list of keys selects
+    rows (``keyed_rows``: the FROM and WHERE of ``t``, the table's alias, and the parameters)."""
+
+    def keyed_rows(self, table: str, key: str, keys: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def lookup(
+        self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""
+    ) -> list[Row]:
+        if not keys:
+            return []
+        # Duplicate keys give duplicate rows; callers pass distinct keys or collect into sets/dicts.
+        rows, params = self.keyed_rows(table, key, keys)
+        return [tuple(r) for r in conn.exec_driver_sql(f"SELECT t.{key}, t.{value} {rows}{where}", params)]
+
+    def count_by(
+        self,
+        conn: Connection,
+        table: str,
+        key: str,
+        groups: tuple[str, ...],
+        keys: Sequence[Any],
+        *,
+        where: str = "",
+    ) -> list[Row]:
+        if not keys:
+            return []
+        rows, params = self.keyed_rows(table, key, keys)
+        listed = ", ".join(groups)
+        sql = f"SELECT {listed}, count(*) {rows} AND ({groups[0]}) IS NOT NULL{where} GROUP BY {listed}"
+        return [tuple(r) for r in conn.exec_driver_sql(sql, params)]
+
+
+class SqliteDialect(_KeyedReads):
     """Embedded mode: ids assigned by the single writer, contentless FTS5 index of our tokens."""
 
     name = "sqlite"
@@ -214,39 +248,12 @@ class SqliteDialect:
         self.insert_ignore(conn, table, columns, rows)
         return {int(r[0]) for r in rows} - before
 
-    def lookup(
-        self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""
-    ) -> list[Row]:
-        if not keys:
-            return []
+    def keyed_rows(self, table: str, key: str, keys: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         # One JSON array parameter instead of thousands of bound "?": parsed in C by json_each. CROSS
         # JOIN keeps json_each the outer loop (one index probe per key) and skips the temporary B-tree
         # that ``key IN (SELECT value FROM json_each(?))`` builds first: about a third less time.
-        # Duplicate keys give duplicate rows; callers pass distinct keys or collect into sets/dicts.
-        sql = (
-            f"SELECT t.{key}, t.{value} FROM json_each(?) AS j CROSS JOIN {table} AS t "
-            f"WHERE t.{key} = j.value"
-        )
-        return [tuple(r) for r in conn.exec_driver_sql(sql + where, (orjson.dumps(list(keys)).decode(),))]
-
-    def count_by(
-        self,
-        conn: Connection,
-        table: str,
-        key: str,
-        groups: tuple[str, ...],
-        keys: Sequence[Any],
-        *,
-        where: str = "",
-    ) -> list[Row]:
-        if not keys:
-            return []
-        listed = ", ".join(groups)
-        sql = (
-            f"SELECT {listed}, count(*) FROM json_each(?) AS j CROSS JOIN {table} AS t "
-            f"WHERE t.{key} = j.value AND ({groups[0]}) IS NOT NULL{where} GROUP BY {listed}"
-        )
-        return [tuple(r) for r in conn.exec_driver_sql(sql, (orjson.dumps(list(keys)).decode(),))]
+        rows = f"FROM json_each(?) AS j CROSS JOIN {table} AS t WHERE t.{key} = j.value"
+        return rows, (orjson.dumps(list(keys)).decode(),)
 
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         newest_first = posts.c.id.desc()  # ids are in time order (see _time_ordered_ids)
@@ -269,7 +276,7 @@ class SqliteDialect:
         return sqlite.insert(table)
 
 
-class PostgresDialect:
+class PostgresDialect(_KeyedReads):
     """Scale-out mode: identity ids, ON CONFLICT for concurrent writers, tsvector + GIN."""
 
     name = "postgresql"
@@ -351,34 +358,9 @@ class PostgresDialect:
             if not cursor.nextset():
                 return inserted
 
-    def lookup(
-        self, conn: Connection, table: str, key: str, value: str, keys: Sequence[Any], *, where: str = ""
-    ) -> list[Row]:
-        if not keys:
-            return []
+    def keyed_rows(self, table: str, key: str, keys: Sequence[Any]) -> tuple[str, tuple[Any, ...]]:
         array = "text[]" if isinstance(keys[0], str) else "bigint[]"
-        sql = f"SELECT {key}, {value} FROM {table} WHERE {key} = ANY(%s::{array})"
-        return [tuple(r) for r in conn.exec_driver_sql(sql + where, (list(keys),))]
-
-    def count_by(
-        self,
-        conn: Connection,
-        table: str,
-        key: str,
-        groups: tuple[str, ...],
-        keys: Sequence[Any],
-        *,
-        where: str = "",
-    ) -> list[Row]:
-        if not keys:
-            return []
-        array = "text[]" if isinstance(keys[0], str) else "bigint[]"
-        listed = ", ".join(groups)
-        sql = (
-            f"SELECT {listed}, count(*) FROM {table} AS t WHERE t.{key} = ANY(%s::{array}) "
-            f"AND ({groups[0]}) IS NOT NULL{where} GROUP BY {listed}"
-        )
-        return [tuple(r) for r in conn.exec_driver_sql(sql, (list(keys),))]
+        return f"FROM {table} AS t WHERE t.{key} = ANY(%s::{array})", (list(keys),)
 
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         if text is not None:

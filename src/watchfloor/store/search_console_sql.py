@@ -26,12 +26,6 @@ _DAY_US = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FACET_TERMS = ("lang", "hashtag", "domain")
 _IN_FACET_TERMS = " AND t.kind IN (" + ", ".join(f"'{kind}'" for kind in _FACET_TERMS) + ")"
-_ID_CHUNK = 20_000  # ids per statement (one array parameter)
-
-
-def _chunks(ids: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(ids), _ID_CHUNK):
-        yield ids[start : start + _ID_CHUNK]
 
 
 def _top(counts: Counter[str], top: int) -> list[Facet]:
@@ -77,21 +71,16 @@ class SearchConsoleSql:
         # counts; only the distinct values come back). A GROUP BY over the scope statement itself
         # evaluated the search again for every facet.
         ids = [int(r[0]) for r in self.conn.execute(scope)] if isinstance(scope, Select) else list(scope)
-        days: Counter[int] = Counter()
-        platforms: Counter[str] = Counter()
-        accounts: Counter[str] = Counter()
+        # At most ``cap`` ids, passed as one array parameter (see Dialect.count_by).
+        days = Counter({int(day): n for day, n in self._count_posts(f"t.created_us / {_DAY_US}", ids)})
+        platforms = Counter({str(platform): n for platform, n in self._count_posts("t.platform", ids)})
+        account = "coalesce(t.author_key, t.author_id)"
+        accounts = Counter({str(who): n for who, n in self._count_posts(account, ids)})
         terms: dict[str, Counter[str]] = {kind: Counter() for kind in _FACET_TERMS}
-        for chunk in _chunks(ids):
-            for day, n in self._count_posts(f"t.created_us / {_DAY_US}", chunk):
-                days[int(day)] += n
-            for platform, n in self._count_posts("t.platform", chunk):
-                platforms[str(platform)] += n
-            for who, n in self._count_posts("coalesce(t.author_key, t.author_id)", chunk):
-                accounts[str(who)] += n
-            for kind, value, n in self.dialect.count_by(
-                self.conn, "post_terms", "post_id", ("t.kind", "t.value"), chunk, where=_IN_FACET_TERMS
-            ):
-                terms[str(kind)][str(value)] += int(n)
+        for kind, value, n in self.dialect.count_by(
+            self.conn, "post_terms", "post_id", ("t.kind", "t.value"), ids, where=_IN_FACET_TERMS
+        ):
+            terms[str(kind)][str(value)] = int(n)
         return SearchFacets(
             scanned=days.total(),
             platforms=_top(platforms, top),
