@@ -5,7 +5,11 @@ it with ``watchfloor serve`` in its own process on 127.0.0.1, signs 20 analysts 
 threads with httpx2 clients) and has each load a mix of pages — the alert queue, a search, a post
 view and an alert's "why" view — while ``watchfloor import`` adds synthetic posts (some matching the
 demo rules, so alerts keep arriving). Every request is a real page render with its audit event written
-to the same SQLite file the import writes to.
+to the same SQLite file the import writes to. The import runs through the whole of each loaded phase:
+its file is larger than a phase can take in, and it is stopped when the phase's requests are done
+(``import_ran_throughout`` records that it was still running). Two loaded phases: the analysts firing
+requests back to back (a stress test: 20 requests in flight at every moment), and the analysts
+reading each page 1–3 s before the next, arriving at their own moments (a model of a shift at work).
 
 Beside it, in the same run: the same mix loaded by one analyst with no import (what a page costs
 alone), by the same analysts with no import (what concurrency alone costs), and a static file
@@ -13,7 +17,7 @@ fetched by 20 threads (what the server and loopback cost). The issue's goal is p
 under load. Request counts are bounded; the run stops by itself.
 Results: benchmarks/results/console.json. Not a timed test.
 
-Usage: ``python -m benchmarks.bench_console [--analysts 20] [--requests 40] [--import-posts 20000]
+Usage: ``python -m benchmarks.bench_console [--analysts 20] [--requests 40] [--import-posts 150000]
 [--serve-workers 1]``
 """
 
@@ -115,6 +119,8 @@ def _load(
 
     def work(index: int, client: httpx2.Client) -> None:
         rng = random.Random(seed + index)
+        if think is not None:  # analysts arrive at their own moments, not all in the same millisecond
+            time.sleep(rng.uniform(0.0, think[1]))
         for _ in range(requests):
             kind, url = pick(rng)
             start = time.perf_counter()
@@ -149,8 +155,26 @@ def _summary(times: dict[str, list[float]]) -> dict[str, Any]:
     return out
 
 
+def _start_import(db: Path, incoming: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [*CLI, "--db", str(db), "--as", "demo-admin", "import", str(incoming), "--platform", "twitter"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _stop_import(importer: subprocess.Popen[bytes]) -> bool:
+    """Stop the import (its open batch rolls back); whether it was still running, i.e. lasted the load."""
+    throughout = importer.poll() is None
+    if throughout:
+        importer.terminate()
+    importer.wait(timeout=600)
+    return throughout
+
+
 def run(
-    analysts: int = 20, requests: int = 40, import_posts: int = 20_000, serve_workers: int = 1
+    analysts: int = 20, requests: int = 40, import_posts: int = 150_000, serve_workers: int = 1
 ) -> dict[str, Any]:
     folder = CACHE / "console"
     shutil.rmtree(folder, ignore_errors=True)
@@ -159,6 +183,7 @@ def run(
     subprocess.run([*CLI, "demo", "--folder", str(folder)], check=True, capture_output=True, env=env)
     db = folder / "watchfloor.db"
     incoming = _import_file(folder, import_posts)
+    second = _import_file(folder, import_posts, prefix="think")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -190,26 +215,14 @@ def run(
         static_times, _ = _load(clients, requests, static, seed=1)
         alone_times, alone_errors = _load([first], requests * 4, page, seed=2)
         crowd_times, crowd_errors = _load(clients, requests // 2, page, seed=4)
-        importer = subprocess.Popen(
-            [*CLI, "--db", str(db), "--as", "demo-admin", "import", str(incoming), "--platform", "twitter"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        importer = _start_import(db, incoming, env)
         started = time.perf_counter()
         loaded_times, loaded_errors = _load(clients, requests, page, seed=3)
         load_seconds = time.perf_counter() - started
-        import_running = importer.poll() is None
-        importer.wait(timeout=600)
-        second = _import_file(folder, import_posts, prefix="think")
-        importer = subprocess.Popen(
-            [*CLI, "--db", str(db), "--as", "demo-admin", "import", str(second), "--platform", "twitter"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        think_times, think_errors = _load(clients, requests // 2, page, seed=5, think=THINK_SECONDS)
-        importer.wait(timeout=600)
+        import_throughout = _stop_import(importer)
+        importer = _start_import(db, second, env)
+        think_times, think_errors = _load(clients, requests, page, seed=5, think=THINK_SECONDS)
+        think_import_throughout = _stop_import(importer)
         for client in clients:
             client.close()
     finally:
@@ -223,7 +236,8 @@ def run(
         "serve_workers": serve_workers,
         "requests_per_analyst": requests,
         "import_posts": import_posts,
-        "import_still_running_at_end": import_running,
+        "import_ran_throughout": import_throughout,
+        "think_import_ran_throughout": think_import_throughout,
         "load_seconds": round(load_seconds, 1),
         "pages_per_s": round(loaded["overall"]["n"] / load_seconds, 1),
         "errors": loaded_errors + alone_errors + crowd_errors + think_errors,
@@ -243,7 +257,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--analysts", type=int, default=20)
     parser.add_argument("--requests", type=int, default=40)
-    parser.add_argument("--import-posts", type=int, default=20_000)
+    parser.add_argument(
+        "--import-posts", type=int, default=150_000, help="posts per import file (stopped when a load ends)"
+    )
     parser.add_argument("--serve-workers", type=int, default=1, help="`watchfloor serve --workers`")
     args = parser.parse_args()
     result = run(args.analysts, args.requests, args.import_posts, args.serve_workers)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.alerts import Alert, AlertEvent
@@ -35,8 +34,6 @@ from watchfloor.services.watch_checks import note_account_view
 from watchfloor.store.ports import StoredPost, StoreTx
 
 THREAD_DEPTH = 5  # parents followed up a reply chain
-REPLY_SCAN = 2_000  # replies on the platform examined for each post's replies (see store/console_sql.py)
-REPLY_DAYS = 14  # ... created within this many days after it
 CONTEXT_LIMIT = 20  # replies, near-duplicates or account posts shown
 
 
@@ -89,14 +86,7 @@ def _context(tx: StoreTx, item: StoredPost, raw: tuple[str, bytes] | None, basis
         wanted = found[0].post.reply_to
     if post.reply_root and all(p.post.native_id != post.reply_root for p in parents):
         parents[:0] = tx.posts_by_keys([(post.platform, post.reply_root)])
-    replies = tx.reply_posts(
-        post.platform,
-        post.native_id,
-        since=post.created_at,
-        scan=REPLY_SCAN,
-        limit=CONTEXT_LIMIT,
-    )
-    replies = [r for r in replies if r.post.created_at <= post.created_at + timedelta(days=REPLY_DAYS)]
+    replies = tx.reply_posts(post.platform, post.native_id, limit=CONTEXT_LIMIT)
     near = (
         tx.cluster_posts(item.cluster_id, exclude=item.id, limit=CONTEXT_LIMIT)
         if item.cluster_id is not None

@@ -2,10 +2,9 @@
 
 Everything here is a read over indexed columns: the live queue polls ``alerts`` by primary key above
 the last id it sent; a post's context looks up posts by natural key, cluster and author; the dashboard
-counts alerts and posts per time bucket. Replies are the one approximate read: ``reply_to`` lives only
-inside the stored post document, not in a column, so the replies of a post are found by scanning the
-replies on the same platform created after it (newest ``scan`` of them, via ``ix_posts_created``) and
-checking each document. A reply outside that window is not shown; the page says so.
+counts alerts and posts per time bucket. Replies are found through ``post_terms`` rows of kind
+``reply`` (a reply's parent and thread root, written at import; migration 0011 added them for the
+posts stored before).
 """
 
 from __future__ import annotations
@@ -84,25 +83,19 @@ class ConsoleSql:
         stmt = select(*_POST_COLUMNS).where(tuple_(posts.c.platform, posts.c.native_id).in_(list(keys)))
         return [_stored(r) for r in self.conn.execute(stmt)]
 
-    def reply_posts(
-        self, platform: str, native_id: str, *, since: datetime, scan: int, limit: int
-    ) -> list[StoredPost]:
-        """Replies to ``native_id`` (direct, or in its thread) among the first ``scan`` replies on
-        ``platform`` created at or after ``since``; oldest first, at most ``limit``."""
+    def reply_posts(self, platform: str, native_id: str, *, limit: int) -> list[StoredPost]:
+        """Stored replies to ``native_id`` on ``platform``, direct or anywhere in its thread; oldest
+        first, at most ``limit``."""
+        replying = select(post_terms.c.post_id).where(
+            post_terms.c.kind == "reply", post_terms.c.value == rows.reply_key(platform, native_id)
+        )
         stmt = (
             select(*_POST_COLUMNS)
-            .where(posts.c.platform == platform, posts.c.is_reply, posts.c.created_us >= to_micros(since))
+            .where(posts.c.id.in_(replying))
             .order_by(posts.c.created_us, posts.c.id)
-            .limit(scan)
+            .limit(limit)
         )
-        found: list[StoredPost] = []
-        for row in self.conn.execute(stmt):
-            item = _stored(row)
-            if native_id in (item.post.reply_to, item.post.reply_root):
-                found.append(item)
-                if len(found) >= limit:
-                    break
-        return found
+        return [_stored(r) for r in self.conn.execute(stmt)]
 
     def cluster_posts(self, cluster_id: int, *, exclude: int, limit: int) -> list[StoredPost]:
         """Other posts of near-duplicate cluster ``cluster_id``, newest first."""

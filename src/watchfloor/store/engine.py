@@ -21,7 +21,7 @@ from watchfloor.store.sqlstore import SqlTx
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _READ_ONLY = "watchfloor_read_only"
-SCHEMA_HEAD = "0010"  # the newest migration's revision; a test checks it matches the scripts
+SCHEMA_HEAD = "0011"  # the newest migration's revision; a test checks it matches the scripts
 BUSY_SECONDS = 30.0  # how long a SQLite statement waits for another process before "database is locked"
 WRITER_POLL_SECONDS = 0.002  # how often an interactive writer retries BEGIN IMMEDIATE
 

@@ -764,10 +764,8 @@ class ConsoleTx(Protocol):
 
     def posts_by_keys(self, keys: Sequence[tuple[str, str]]) -> list[StoredPost]: ...
 
-    def reply_posts(
-        self, platform: str, native_id: str, *, since: datetime, scan: int, limit: int
-    ) -> list[StoredPost]:
-        """Replies to a post among the first ``scan`` replies on its platform after ``since``."""
+    def reply_posts(self, platform: str, native_id: str, *, limit: int) -> list[StoredPost]:
+        """Stored replies to a post, direct or anywhere in its thread, oldest first."""
         ...
 
     def cluster_posts(self, cluster_id: int, *, exclude: int, limit: int) -> list[StoredPost]: ...

@@ -85,6 +85,8 @@ def post_terms(post: Post) -> set[tuple[str, str]]:
 
     Kinds: ``hashtag``, ``mention``, ``lang`` (primary subtag), ``domain`` (registrable domains, also
     the domain facet) and ``host`` (longer host names under them, so ``domain:news.bbc.co.uk`` works).
+    ``reply`` holds :func:`reply_key` of the post this one replies to and of its thread's root: how a
+    post view finds the replies to a post.
     """
     terms: set[tuple[str, str]] = set()
     terms.update(("hashtag", fold_hashtag(tag)) for tag in post.hashtags)
@@ -94,7 +96,16 @@ def post_terms(post: Post) -> set[tuple[str, str]]:
     for host in url_hosts(post.urls):
         terms.update(("host", suffix) for suffix in host_suffixes(host, registrable))
     terms.update(("lang", lang.split("-")[0].casefold()) for lang in post.langs)
+    terms.update(("reply", reply_key(post.platform, ref)) for ref in (post.reply_to, post.reply_root) if ref)
     return terms
+
+
+def reply_key(platform: str, native_id: str) -> str:
+    """``platform:native_id`` (platform names hold no colon), exactly as the platform gave the id.
+
+    The platform is in the key so the lookup of a post's replies is one index search with no other
+    condition on ``posts`` (SQLite, without table statistics, would otherwise scan by platform)."""
+    return f"{platform}:{native_id}"
 
 
 POST_COLUMNS = (

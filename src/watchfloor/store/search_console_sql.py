@@ -71,11 +71,18 @@ class SearchConsoleSql:
         # counts; only the distinct values come back). A GROUP BY over the scope statement itself
         # evaluated the search again for every facet.
         ids = [int(r[0]) for r in self.conn.execute(scope)] if isinstance(scope, Select) else list(scope)
-        # At most ``cap`` ids, passed as one array parameter (see Dialect.count_by).
-        days = Counter({int(day): n for day, n in self._count_posts(f"t.created_us / {_DAY_US}", ids)})
-        platforms = Counter({str(platform): n for platform, n in self._count_posts("t.platform", ids)})
+        # At most ``cap`` ids, passed as one array parameter (see Dialect.count_by). Day, platform and
+        # account come from one GROUP BY over the three (each posts row is read once, not three times).
+        days: Counter[int] = Counter()
+        platforms: Counter[str] = Counter()
+        accounts: Counter[str] = Counter()
         account = "coalesce(t.author_key, t.author_id)"
-        accounts = Counter({str(who): n for who, n in self._count_posts(account, ids)})
+        groups = (f"t.created_us / {_DAY_US}", "t.platform", account)
+        for day, platform, who, n in self.dialect.count_by(self.conn, "posts", "id", groups, ids):
+            days[int(day)] += n
+            platforms[str(platform)] += n
+            if who is not None:
+                accounts[str(who)] += n
         terms: dict[str, Counter[str]] = {kind: Counter() for kind in _FACET_TERMS}
         for kind, value, n in self.dialect.count_by(
             self.conn, "post_terms", "post_id", ("t.kind", "t.value"), ids, where=_IN_FACET_TERMS
@@ -90,12 +97,6 @@ class SearchConsoleSql:
             accounts=_top(accounts, top),
             per_day=[(_EPOCH + timedelta(days=day), n) for day, n in sorted(days.items())],
         )
-
-    def _count_posts(self, group: str, ids: list[int]) -> list[tuple[Any, int]]:
-        """(value, count) of the SQL expression ``group`` over the posts ``ids`` (None left out)."""
-        return [
-            (value, int(n)) for value, n in self.dialect.count_by(self.conn, "posts", "id", (group,), ids)
-        ]
 
     def rule_alert_counts(self, *, since: datetime) -> dict[int, int]:
         stmt = (

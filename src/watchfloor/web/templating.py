@@ -14,6 +14,9 @@ from watchfloor.web.deps import Caller
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.autoescape = True  # every template, whatever its name: post text is hostile
+# Templates ship inside the package and do not change while the console runs; Jinja's default checked
+# each template file's modification time on every use (200 times per queue page, one per row).
+TEMPLATES.env.auto_reload = False
 TEMPLATES.env.globals["version"] = __version__
 
 # (label, path, roles that see it); a link is only a convenience: every route checks permission itself.
