@@ -74,6 +74,26 @@ def test_the_queue_lists_alerts_by_time_left_with_countdowns_and_one_event(web: 
         assert len(dom.css(f'tr[data-row] [data-key="{key}"]')) == 3
 
 
+def test_a_long_queue_shows_its_most_urgent_alerts_first_and_more_on_request(
+    web: Web, tmp_path: Path
+) -> None:
+    _alerts(web, tmp_path)
+    browser = web.client("ana")
+    assert "Show more" not in browser.get("/").text  # 3 alerts: all on the first page
+    first = browser.get("/?severity=&limit=2")
+    assert len(_queue_ids(first.text)) == 2
+    link = HTMLParser(first.text).css_first("p.queue-more a")
+    assert link is not None
+    more = str(link.attributes["href"])
+    assert "limit=102" in more and "severity=" in more  # the filters are kept
+    wider = browser.get(more)
+    assert len(_queue_ids(wider.text)) == 3 and "Show more" not in wider.text
+    assert events(web, "alerts.list")[-1].details["limit"] == 102
+    stream = HTMLParser(first.text).css_first("tbody[sse-connect]")
+    assert stream is not None and "limit" not in str(stream.attributes["sse-connect"])
+    assert browser.get("/?limit=0").status_code == 422
+
+
 def test_the_queue_is_refused_to_a_reviewer(web: Web, tmp_path: Path) -> None:
     _alerts(web, tmp_path)
     refused = web.client("rita").get("/")

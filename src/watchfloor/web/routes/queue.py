@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -36,6 +37,7 @@ from watchfloor.web.templating import TEMPLATES, render
 
 router = APIRouter()
 
+QUEUE_PAGE = 100  # alerts the queue page shows at first; "Show more" adds as many (200 cost twice the CPU)
 STREAM_SECONDS = 300  # a stream ends after this; the browser reconnects (re-authenticated, resumes by id)
 KEEPALIVE_SECONDS = 15
 _STATUSES: dict[str, tuple[AlertStatus, ...] | None] = {
@@ -80,9 +82,17 @@ Who = Annotated[Caller, Depends(caller)]
 
 
 @router.get("/", include_in_schema=False, openapi_extra=audit("alerts.list"))
-def queue(request: Request, who: Who, where: Filter) -> Response:
-    """The queue: alerts by time left, filters, actions, and the live stream of new ones."""
-    page = queue_page(service(request), actor=who.actor, where=where)
+def queue(
+    request: Request, who: Who, where: Filter, limit: Annotated[int, Query(ge=1, le=1000)] = QUEUE_PAGE
+) -> Response:
+    """The queue: alerts by time left, filters, actions, and the live stream of new ones.
+
+    The first :data:`QUEUE_PAGE` alerts are shown; "Show more" asks for that many more each time."""
+    page = queue_page(service(request), actor=who.actor, where=where, limit=limit)
+    more = None
+    if len(page.rows) >= limit and limit < 1000:
+        wider = {**request.query_params, "limit": str(min(1000, limit + QUEUE_PAGE))}
+        more = "/?" + urlencode(wider)
     return render(
         request,
         "queue.html",
@@ -91,7 +101,8 @@ def queue(request: Request, who: Who, where: Filter) -> Response:
         rows=page.rows,
         cases=page.cases,
         filters=dict(request.query_params),
-        query=request.url.query,
+        query=urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "limit"]),
+        more=more,
         severities=SEVERITY_ORDER,
         statuses=tuple(_STATUSES),
         dispositions=DISPOSITIONS,
