@@ -145,6 +145,34 @@ def test_search_finds_exactly_the_matching_posts_newest_first(
     assert _ids(store, root) == expected
 
 
+@pytest.mark.parametrize(
+    "root",
+    [
+        Field("hashtag", "flood"),
+        Field("lang", "en"),
+        And((Field("lang", "en"), Term("flood"))),
+        And((Field("lang", "en"), Not(Field("hashtag", "prayers")))),
+        Or((Field("mention", "cityhall"), Field("domain", "bbc.co.uk"))),
+    ],
+)
+def test_rare_and_common_selectors_select_the_same_posts(
+    store: SqlStore, root: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A selector few posts hold goes through the index (``id IN``), a common one is checked per post
+    (``EXISTS``): both must select exactly the same posts, in the same order, with the same count."""
+    from watchfloor.store import sqlstore
+
+    def found() -> tuple[list[str], int]:
+        with store.snapshot() as view:
+            return _ids(store, root), view.count(q(root))
+
+    _seed(store)
+    rare = found()
+    monkeypatch.setattr(sqlstore, "RARE_SELECTOR_POSTS", 1)  # no selector is rare now
+    common = found()
+    assert rare == common and rare[1] == len(rare[0]) > 0
+
+
 def test_ordered_near_is_exact_after_post_filtering(store: SqlStore) -> None:
     _seed(store)
     assert _ids(store, Near(Term("flood"), Term("stranded"), 5, ordered=True)) == []

@@ -84,10 +84,14 @@ class ConsoleSql:
         return [_stored(r) for r in self.conn.execute(stmt)]
 
     def reply_posts(self, platform: str, native_id: str, *, limit: int) -> list[StoredPost]:
-        """Stored replies to ``native_id`` on ``platform``, direct or anywhere in its thread; oldest
-        first, at most ``limit``."""
-        replying = select(post_terms.c.post_id).where(
-            post_terms.c.kind == "reply", post_terms.c.value == rows.reply_key(platform, native_id)
+        """Stored replies to ``native_id`` on ``platform``, direct or anywhere in its thread: the first
+        ``limit`` by post id (creation time on SQLite, arrival on PostgreSQL), oldest first. Taking
+        them in index order keeps a thread with many thousands of stored replies as cheap as any."""
+        replying = (
+            select(post_terms.c.post_id)
+            .where(post_terms.c.kind == "reply", post_terms.c.value == rows.reply_key(platform, native_id))
+            .order_by(post_terms.c.post_id)
+            .limit(limit)
         )
         stmt = (
             select(*_POST_COLUMNS)

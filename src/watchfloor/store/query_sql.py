@@ -10,7 +10,7 @@ exact evaluator in :mod:`watchfloor.query.evaluate`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,6 +22,9 @@ from watchfloor.query.fields import fold_handle
 from watchfloor.store.schema import post_terms, posts
 
 AccountLists = Mapping[str, frozenset[str]]
+# Whether few posts hold a selector (kinds, value): then ``#tag`` selects the posts through the selector
+# index (``id IN``); otherwise it is checked per post (``EXISTS``), which newest-first stops early on.
+RareTerm = Callable[[tuple[str, ...], str], bool]
 
 
 class TextCompiler(Protocol):
@@ -46,24 +49,26 @@ def is_text(node: Node) -> bool:
 
 
 def compile_condition(
-    node: Node, text: TextCompiler, lists: AccountLists | None = None
+    node: Node, text: TextCompiler, lists: AccountLists | None = None, rare: RareTerm | None = None
 ) -> ColumnElement[bool]:
     """Return a SQL condition selecting (a superset of) the posts ``node`` matches.
 
     ``lists`` resolves ``from:@name`` account lists (rules and back-tests); without it they match nothing.
+    ``rare`` says which selectors few posts hold (see :data:`RareTerm`); without it every selector is
+    checked per post.
     """
     if isinstance(node, MatchAll | Regex):
         return true()  # Regex is exact only in the post-filter
     if isinstance(node, Field) and node.name in SCOPED_FIELDS:
         return _scoped_superset(node, text)
     if isinstance(node, Field):
-        return field_condition(node, lists)
+        return field_condition(node, lists, rare)
     if isinstance(node, Not) and _has_scoped(node.child):
         return true()  # NOT of a superset would be a subset: leave it all to the post-filter
     if is_text(node) and text.supports(node):
         return text.condition(node)
     if isinstance(node, Not):
-        return not_(compile_condition(node.child, text, lists))
+        return not_(compile_condition(node.child, text, lists, rare))
     if isinstance(node, And):
         # Text children (including negated ones, FTS5's binary NOT) go to the index as one expression
         # when at least one of them is positive; a lone negation cannot drive a full-text lookup.
@@ -78,10 +83,10 @@ def compile_condition(
                 rest = text_children + rest
         else:
             rest = text_children + rest
-        parts.extend(compile_condition(c, text, lists) for c in rest)
+        parts.extend(compile_condition(c, text, lists, rare) for c in rest)
         return and_(*parts)
     if isinstance(node, Or):
-        return or_(*(compile_condition(c, text, lists) for c in node.children))
+        return or_(*(compile_condition(c, text, lists, rare) for c in node.children))
     return true()  # a text node the backend cannot express: the post-filter decides
 
 
@@ -106,16 +111,21 @@ def _micros(value: str) -> int:
     return int(parsed.timestamp() * 1_000_000)
 
 
-def _term_exists(kind: str | tuple[str, ...], value: str) -> ColumnElement[bool]:
+def _term_exists(kind: str | tuple[str, ...], value: str, rare: RareTerm | None) -> ColumnElement[bool]:
+    """Posts holding the selector. A rare one selects its few posts through the index; a common one is
+    checked per post, so a newest-first page stops after its first matches instead of reading every
+    post that holds it (on SQLite, "#sandy" counted over 85,000 posts: 63 ms with EXISTS, under 1 ms
+    through the index)."""
     kinds = (kind,) if isinstance(kind, str) else kind
-    return exists(
-        select(post_terms.c.post_id).where(
-            post_terms.c.kind.in_(kinds), post_terms.c.value == value, post_terms.c.post_id == posts.c.id
-        )
-    )
+    holding = post_terms.c.kind.in_(kinds), post_terms.c.value == value
+    if rare is not None and rare(kinds, value):
+        return posts.c.id.in_(select(post_terms.c.post_id).where(*holding))
+    return exists(select(post_terms.c.post_id).where(*holding, post_terms.c.post_id == posts.c.id))
 
 
-def field_condition(node: Field, lists: AccountLists | None = None) -> ColumnElement[bool]:
+def field_condition(
+    node: Field, lists: AccountLists | None = None, rare: RareTerm | None = None
+) -> ColumnElement[bool]:
     """SQL for one structured filter; semantics match the reference evaluator."""
     value = node.value
     match node.name:
@@ -130,13 +140,13 @@ def field_condition(node: Field, lists: AccountLists | None = None) -> ColumnEle
         case "platform":
             return posts.c.platform == value
         case "lang":
-            return _term_exists("lang", value.split("-")[0].casefold())
+            return _term_exists("lang", value.split("-")[0].casefold(), rare)
         case "hashtag":
-            return _term_exists("hashtag", value.casefold())
+            return _term_exists("hashtag", value.casefold(), rare)
         case "mention":
-            return _term_exists("mention", value.removeprefix("@").casefold())
+            return _term_exists("mention", value.removeprefix("@").casefold(), rare)
         case "domain":
-            return _term_exists(("domain", "host"), value.casefold().removeprefix("www."))
+            return _term_exists(("domain", "host"), value.casefold().removeprefix("www."), rare)
         case "url":
             return posts.c.urls_cf.contains(value.casefold(), autoescape=True)
         case "has":

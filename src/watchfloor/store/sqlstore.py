@@ -39,7 +39,7 @@ from watchfloor.store.ports import (
     StoreStats,
     WriteResult,
 )
-from watchfloor.store.query_sql import AccountLists, compile_condition, is_text
+from watchfloor.store.query_sql import AccountLists, RareTerm, compile_condition, is_text
 from watchfloor.store.reports_sql import ReportsSql
 from watchfloor.store.rules_sql import RulesSql
 from watchfloor.store.schema import (
@@ -54,6 +54,7 @@ from watchfloor.store.sources_sql import SourcesSql
 from watchfloor.store.triage_sql import TriageSql
 
 _CHUNK = 500  # rows per page when streaming search results
+RARE_SELECTOR_POSTS = 1_000  # a #tag, @mention, domain: or lang: held by fewer posts is "rare" (RareTerm)
 _LOOKUP_CHUNK = 20_000  # keys per lookup statement (one array parameter)
 _RAW_DIGEST = rows.POST_COLUMNS.index("raw_digest")
 _POST_COLUMNS = (posts.c.id, posts.c.doc, posts.c.cluster_id, posts.c.deleted_us)
@@ -344,9 +345,28 @@ class SqlTx(
         main, rest = _split_main_text(query.root)
         if main is None or not self.dialect.supports(main):
             main, rest = None, query.root
-        condition = compile_condition(rest, self.dialect, lists)
+        condition = compile_condition(rest, self.dialect, lists, self._rare_check())
         stmt = select(*_POST_COLUMNS).where(condition, posts.c.deleted_us.is_(None))
         return self.dialect.ordered(stmt, main, sort)
+
+    def _rare_check(self) -> RareTerm | None:
+        """How to tell a rare selector on this store: SQLite's planner, without table statistics,
+        checks an ``EXISTS`` for each post in id order, so a rare one goes through the index instead.
+        PostgreSQL's planner makes the same semi-join of either form from its statistics."""
+        return self._rare_selector if self.dialect.name == "sqlite" else None
+
+    def _rare_selector(self, kinds: tuple[str, ...], value: str) -> bool:
+        """Whether fewer than RARE_SELECTOR_POSTS posts hold the selector (reads at most that many
+        index entries)."""
+        held = (
+            select(post_terms.c.post_id)
+            .where(post_terms.c.kind.in_(kinds), post_terms.c.value == value)
+            .limit(RARE_SELECTOR_POSTS)
+            .subquery()
+        )
+        return (
+            int(self.conn.execute(select(func.count()).select_from(held)).scalar_one()) < RARE_SELECTOR_POSTS
+        )
 
     def search(
         self,
@@ -389,7 +409,7 @@ class SqlTx(
     def count(self, query: Query, *, lists: AccountLists | None = None) -> int:
         if needs_post_filter(query.root):
             return sum(1 for _ in self.iter_search(query, lists=lists))
-        condition = compile_condition(query.root, self.dialect, lists)
+        condition = compile_condition(query.root, self.dialect, lists, self._rare_check())
         stmt = select(func.count()).select_from(posts).where(condition, posts.c.deleted_us.is_(None))
         return int(self.conn.execute(stmt).scalar_one())
 
