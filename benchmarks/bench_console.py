@@ -247,7 +247,8 @@ def run(
         "all_analysts_no_import": _summary(crowd_times),
         "static_file_20_threads": _summary(static_times)["overall"],
         "goal_p99_ms": 300,
-        "meets_goal": loaded["overall"]["p99_ms"] < 300,
+        "meets_goal": loaded["overall"]["p99_ms"] < 300,  # back to back: the stricter reading
+        "meets_goal_reading": _summary(think_times)["overall"]["p99_ms"] < 300,
     }
     write_result("console", result)
     return result

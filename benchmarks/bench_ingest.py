@@ -66,7 +66,8 @@ def _watchfloor(path: Path, db: Path, rules: int = 0) -> dict[str, Any]:
     from watchfloor.services.ingest import import_file
     from watchfloor.wiring import build_context
 
-    ctx = build_context(Settings(database_url=str(db), batch_size=5000))
+    # A bulk load while nobody works in the console: big fixed batches (docs/user-guide.md).
+    ctx = build_context(Settings(database_url=str(db), batch_size=5000, import_write_ms=0))
     if rules:
         with ctx.store.transaction() as tx:  # the rules service validates; these are known-good
             for i, query in enumerate(make_rules(path, rules)):
