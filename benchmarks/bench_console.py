@@ -29,11 +29,13 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +57,7 @@ def _free_port() -> int:
         return port
 
 
-def _import_file(folder: Path, n: int, prefix: str = "bench") -> Path:
+def _import_file(folder: Path, n: int, prefix: str = "bench", seed: int = 99) -> Path:
     """``n`` synthetic posts as a generic CSV; one in ten mentions a flood so the demo rules fire."""
     from benchmarks.corpus import generate_posts
 
@@ -64,7 +66,7 @@ def _import_file(folder: Path, n: int, prefix: str = "bench") -> Path:
     with path.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out)
         writer.writerow(["id", "author", "created_at", "text"])
-        for i, post in enumerate(generate_posts(n, seed=99)):
+        for i, post in enumerate(generate_posts(n, seed=seed)):
             text = post.text or ""
             if rng.random() < 0.1:
                 text += " trapped by the flood water rising, need rescue"
@@ -164,6 +166,12 @@ def _start_import(db: Path, incoming: Path, env: dict[str, str]) -> subprocess.P
     )
 
 
+def _posts(db: Path) -> int:
+    """Posts stored so far (a read-only look at the file; WAL readers never block the writer)."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        return int(conn.execute("SELECT count(*) FROM posts").fetchone()[0])
+
+
 def _stop_import(importer: subprocess.Popen[bytes]) -> bool:
     """Stop the import (its open batch rolls back); whether it was still running, i.e. lasted the load."""
     throughout = importer.poll() is None
@@ -183,7 +191,9 @@ def run(
     subprocess.run([*CLI, "demo", "--folder", str(folder)], check=True, capture_output=True, env=env)
     db = folder / "watchfloor.db"
     incoming = _import_file(folder, import_posts)
-    second = _import_file(folder, import_posts, prefix="think")
+    # Other texts than the first file's (so its posts are new content, not duplicates), and twice as
+    # many: the reading phase lasts longer than the back-to-back one.
+    second = _import_file(folder, 2 * import_posts, prefix="think", seed=100)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -215,14 +225,19 @@ def run(
         static_times, _ = _load(clients, requests, static, seed=1)
         alone_times, alone_errors = _load([first], requests * 4, page, seed=2)
         crowd_times, crowd_errors = _load(clients, requests // 2, page, seed=4)
+        before = _posts(db)
         importer = _start_import(db, incoming, env)
         started = time.perf_counter()
         loaded_times, loaded_errors = _load(clients, requests, page, seed=3)
         load_seconds = time.perf_counter() - started
         import_throughout = _stop_import(importer)
+        imported = _posts(db) - before
+        before, started = _posts(db), time.perf_counter()
         importer = _start_import(db, second, env)
         think_times, think_errors = _load(clients, requests, page, seed=5, think=THINK_SECONDS)
         think_import_throughout = _stop_import(importer)
+        think_seconds = time.perf_counter() - started
+        think_imported = _posts(db) - before
         for client in clients:
             client.close()
     finally:
@@ -240,6 +255,9 @@ def run(
         "think_import_ran_throughout": think_import_throughout,
         "load_seconds": round(load_seconds, 1),
         "pages_per_s": round(loaded["overall"]["n"] / load_seconds, 1),
+        # What the import stored meanwhile (committed batches; the one open at the stop rolls back).
+        "import_posts_per_s": round(imported / load_seconds),
+        "think_import_posts_per_s": round(think_imported / think_seconds),
         "errors": loaded_errors + alone_errors + crowd_errors + think_errors,
         "with_think_time_importing": {"think_seconds": THINK_SECONDS, **_summary(think_times)},
         "under_load": loaded,

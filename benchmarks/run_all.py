@@ -97,6 +97,10 @@ def _dedup_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _import_rate(posts_per_s: int | None) -> str:
+    return "" if posts_per_s is None else f" (storing {posts_per_s:,} posts/s)"
+
+
 def _console_rows(r: dict[str, Any]) -> list[str]:
     loaded, alone, static = r["under_load"], r["one_analyst_no_import"], r["static_file_20_threads"]
     crowd = r.get("all_analysts_no_import", {}).get("overall", {}).get("p99_ms", float("nan"))
@@ -104,7 +108,7 @@ def _console_rows(r: dict[str, Any]) -> list[str]:
     served = f"{workers} `serve` process{'es' if workers > 1 else ''}"
     rows = [
         f"| console | {r['analysts']} analysts on loopback firing pages back to back while an import "
-        f"runs, {served} | "
+        f"runs{_import_rate(r.get('import_posts_per_s'))}, {served} | "
         f"all pages p50 {loaded['overall']['p50_ms']:.0f} ms, p99 {loaded['overall']['p99_ms']:.0f} ms, "
         f"{r['pages_per_s']:.0f} pages/s, {r['errors']} errors | one analyst, no import: p99 "
         f"{alone['overall']['p99_ms']:.0f} ms; {r['analysts']} analysts, no import: p99 "
@@ -115,7 +119,8 @@ def _console_rows(r: dict[str, Any]) -> list[str]:
     if think:
         low, high = think["think_seconds"]
         rows.append(
-            f"| console, analysts reading | same {r['analysts']} analysts while an import runs, each "
+            f"| console, analysts reading | same {r['analysts']} analysts while an import runs"
+            f"{_import_rate(r.get('think_import_posts_per_s'))}, each "
             f"reading a page {low:.0f}–{high:.0f} s before the next | all pages p50 "
             f"{think['overall']['p50_ms']:.0f} ms, p99 {think['overall']['p99_ms']:.0f} ms | the "
             f"back-to-back run above | goal p99 < {r['goal_p99_ms']} ms: "

@@ -77,7 +77,7 @@ class Settings(BaseSettings):
         ),
     )
     import_write_ms: int = Field(
-        default=100,
+        default=50,
         ge=0,
         le=60_000,
         description=(
