@@ -66,6 +66,10 @@ class Dialect(Protocol):
     name: str
     natural_keys: str
     concurrent_writers: bool
+    # Whether a rare selector (#tag, @mention, domain:, lang:) should be compiled as ``id IN`` through
+    # its index: SQLite's planner, without table statistics, checks an ``EXISTS`` for each post in id
+    # order; PostgreSQL's planner makes the same semi-join of either form from its statistics.
+    rare_selectors_by_index: bool
 
     def supports(self, node: Node) -> bool: ...
 
@@ -166,6 +170,7 @@ class SqliteDialect(_KeyedReads):
     name = "sqlite"
     natural_keys = "posts"  # where (platform, native_id) is unique
     concurrent_writers = False  # one writer at a time
+    rare_selectors_by_index = True
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)
@@ -282,6 +287,7 @@ class PostgresDialect(_KeyedReads):
     name = "postgresql"
     natural_keys = "post_keys"  # where (platform, native_id) is unique: posts is partitioned
     concurrent_writers = True  # workers store at once: cluster_races settles near-duplicate races
+    rare_selectors_by_index = False
 
     def supports(self, node: Node) -> bool:
         return textexpr.supports(node)

@@ -351,10 +351,8 @@ class SqlTx(
         return self.dialect.ordered(stmt, main, sort)
 
     def _rare_check(self) -> RareTerm | None:
-        """How to tell a rare selector on this store: SQLite's planner, without table statistics,
-        checks an ``EXISTS`` for each post in id order, so a rare one goes through the index instead.
-        PostgreSQL's planner makes the same semi-join of either form from its statistics."""
-        return self._rare_selector if self.dialect.name == "sqlite" else None
+        """How to tell a rare selector, where the dialect wants those through the index (SQLite)."""
+        return self._rare_selector if self.dialect.rare_selectors_by_index else None
 
     def _rare_selector(self, kinds: tuple[str, ...], value: str) -> bool:
         """Whether fewer than RARE_SELECTOR_POSTS posts hold the selector: reads at most that many
