@@ -14,7 +14,7 @@ from tests.connectors.helpers import FIXTURE_ROOT, detected, fixture_files, impo
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.files import read_sample
 from watchfloor.connectors.twitter import sniff_twarc2, sniff_v1
-from watchfloor.connectors.twitter.mapping import map_v1_line
+from watchfloor.connectors.twitter.mapping import map_v1_line, map_v1_object
 from watchfloor.connectors.twitter.mapping_v2 import map_twarc2_line
 from watchfloor.domain.errors import BadRecord
 from watchfloor.domain.post import Envelope, Geotag, Location, Metrics, Post, Quarantined
@@ -189,6 +189,22 @@ def test_v1_malformed_records_are_quarantined_and_neighbours_still_map() -> None
         "not a Twitter timestamp: 'Wed Feb 30 25:61:00 +0000 2022'",
     )
     assert (bad[5].field, bad[5].reason) == ("text", "expected a string, got dict")
+
+
+def test_v1_malformed_optional_references_are_dropped_not_quarantined() -> None:
+    line = {
+        "id_str": "1500000000000000042",
+        "created_at": "Tue Mar 01 10:00:00 +0000 2022",
+        "text": "a reply whose references are not ids",
+        "user": {"id_str": "not-a-number", "screen_name": "someone"},
+        "in_reply_to_status_id_str": "abc",
+        "quoted_status_id": -5,
+    }
+    (envelope,) = map_v1_object(line, orjson.dumps(line), Location(source="test.jsonl", line=1))
+    post = envelope.post
+    assert post is not None
+    assert (post.author_id, post.reply_to, post.quote_of) == (None, None, None)
+    assert post.author_handle == "someone"
 
 
 # --- twarc2 / API v2 --------------------------------------------------------------------------------

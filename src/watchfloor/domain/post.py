@@ -7,6 +7,11 @@ times are aware UTC datetimes; ids are strings (platform ids overflow JavaScript
 There are deliberately no fields about a person beyond the public account identifiers the platform
 shows (DESIGN.md: no protected attributes, no person location, no risk scores). A geotag belongs to
 the post, and only when the platform gave one explicitly.
+
+Every struct here is frozen and holds only immutable values (strings, numbers, datetimes, tuples and
+other such structs), so none can be part of a reference cycle: they are declared ``gc=False`` and the
+cyclic garbage collector never tracks them. An import keeps thousands of them alive per batch, and
+tracking them made the collector walk every one on each older-generation pass.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import msgspec
 MediaKind = Literal["image", "video", "gif", "audio", "link_card", "document", "other"]
 
 
-class MediaRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class MediaRef(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """A photo, video or other attachment referenced by a post (not fetched here)."""
 
     kind: MediaKind
@@ -30,7 +35,7 @@ class MediaRef(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     native_id: str | None = None
 
 
-class Geotag(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Geotag(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """An explicit location the platform attached to one post. Never inferred, never aggregated per person."""
 
     latitude: float | None = None
@@ -39,7 +44,7 @@ class Geotag(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     country_code: str | None = None
 
 
-class Metrics(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Metrics(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """Public engagement counts as the platform reported them at collection time; absent means not given."""
 
     likes: int | None = None
@@ -50,7 +55,7 @@ class Metrics(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     score: int | None = None
 
 
-class Post(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Post(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """One public post, comment, video or message, normalised across platforms."""
 
     platform: str
@@ -125,7 +130,7 @@ class Post(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
         return "\n".join(parts)
 
 
-class Deletion(msgspec.Struct, frozen=True, kw_only=True):
+class Deletion(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A platform said this post was deleted; retention removes it unless it is under legal hold."""
 
     platform: str
@@ -133,7 +138,7 @@ class Deletion(msgspec.Struct, frozen=True, kw_only=True):
     deleted_at: datetime | None = None  # when the platform says it happened, if it says
 
 
-class Location(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+class Location(msgspec.Struct, frozen=True, gc=False, kw_only=True, omit_defaults=True):
     """Where a record came from, so an error can name file and line (or row)."""
 
     source: str  # file path or connector source name
@@ -141,7 +146,7 @@ class Location(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     index: int | None = None  # 0-based element index inside a JSON document or page
 
 
-class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+class Envelope(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A raw payload kept verbatim with what it was mapped to: a post, a deletion, or nothing.
 
     ``post is None and deletion is None`` marks a record that is valid but carries nothing to store
@@ -156,7 +161,7 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     skipped_reason: str | None = None
 
 
-class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
+class Quarantined(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A record that could not be mapped, kept with where it was and why."""
 
     raw: bytes
@@ -166,7 +171,7 @@ class Quarantined(msgspec.Struct, frozen=True, kw_only=True):
     field: str | None = None
 
 
-class Prepared(msgspec.Struct, frozen=True, kw_only=True):
+class Prepared(msgspec.Struct, frozen=True, gc=False, kw_only=True):
     """A post after the pipeline, ready for the store: derived fields filled, dedup keys computed."""
 
     post: Post

@@ -47,6 +47,15 @@ def parse_twitter_time(value: object, *, field: str) -> datetime:
 
 def tweet_id(obj: dict[str, Any], *, field: str, str_key: str = "id_str", int_key: str = "id") -> str:
     """Return a tweet or user id as a string, preferring the string form (JSON numbers lose digits)."""
+    found = numeric_id(obj, str_key=str_key, int_key=int_key)
+    if found is None:
+        raise BadRecord("missing or not a numeric id", field=field)
+    return found
+
+
+def numeric_id(obj: dict[str, Any], *, str_key: str = "id_str", int_key: str = "id") -> str | None:
+    """``tweet_id`` without the error: None when neither key holds a numeric id (no exception raised,
+    so optional references cost nothing when a file fills them with something else)."""
     value = obj.get(str_key)
     if isinstance(value, str) and value.isdigit():
         return value
@@ -55,7 +64,7 @@ def tweet_id(obj: dict[str, Any], *, field: str, str_key: str = "id_str", int_ke
         return str(number)
     if isinstance(number, str) and number.isdigit():
         return number
-    raise BadRecord("missing or not a numeric id", field=field)
+    return None
 
 
 def tweet_url(native_id: str, screen_name: str | None) -> str:

@@ -30,6 +30,7 @@ from watchfloor.connectors.twitter.common import (
     best_video,
     geotag,
     langs,
+    numeric_id,
     parse_twitter_time,
     tweet_id,
     tweet_text,
@@ -172,9 +173,5 @@ def _metrics(status: dict[str, Any]) -> Metrics | None:
 
 
 def _optional_id(obj: dict[str, Any], str_key: str, int_key: str) -> str | None:
-    if obj.get(str_key) is None and obj.get(int_key) is None:
-        return None
-    try:
-        return tweet_id(obj, field=str_key, str_key=str_key, int_key=int_key)
-    except BadRecord:
-        return None  # a malformed optional reference is dropped; the raw payload keeps it
+    # A malformed optional reference is dropped; the raw payload keeps it.
+    return numeric_id(obj, str_key=str_key, int_key=int_key)
