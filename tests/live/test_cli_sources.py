@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import httpx2
 from tests.cli.floor import ENV
 from tests.cli.test_cli import wf
 from tests.live.conftest import FakeFeeds
+from tests.net import free_port
 
 SAM = {"WATCHFLOOR_USER": "sam"}
 
@@ -44,12 +44,6 @@ def test_sources_add_list_status_pause_resume_remove(tmp_path: Path, feeds: Fake
     assert "Removed source city" in wf(db, "sources", "remove", "city", env=SAM).stdout
     missing = wf(db, "sources", "pause", "city", env=SAM, check=False)
     assert missing.returncode != 0 and "no source named" in missing.stderr
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_run_collects_serves_metrics_and_stops_cleanly_on_sigterm(tmp_path: Path, feeds: FakeFeeds) -> None:

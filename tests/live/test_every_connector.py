@@ -18,7 +18,6 @@ import json
 import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from tests.cli.floor import seed_floor
 from tests.cli.test_cli import wf
 from tests.live.all_platforms import ENV, RSS_TOTAL, Fakes, Served, mastodon_ids, served, start_fakes
 from tests.live.conftest import paged_entry_text
+from tests.net import free_port
 from watchfloor.config import Settings
 from watchfloor.connectors.live.registry import KINDS
 from watchfloor.domain.actor import Actor
@@ -100,12 +100,6 @@ class Runner:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(timeout=10)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def query(db: Path, sql: str) -> list[tuple[Any, ...]]:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.net import free_port
 from tests.services import REQUIRED
 
 NATS_SERVER = "/usr/sbin/nats-server"
@@ -36,12 +37,6 @@ def missing(what: str) -> None:
     if REQUIRED:
         pytest.fail(f"{message}, and WATCHFLOOR_REQUIRE_SERVICES=1 requires it")
     pytest.skip(message)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_port(port: int, *, timeout: float = 30) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx2
 
-from tests.scaleout.private_services import free_port
+from tests.net import free_port
 from tests.web.conftest import PASSWORD, make_web
 from watchfloor.domain.actor import Actor
 from watchfloor.services.audit import verify_log
