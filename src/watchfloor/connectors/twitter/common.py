@@ -54,8 +54,11 @@ def tweet_id(obj: dict[str, Any], *, field: str, str_key: str = "id_str", int_ke
 
 
 def numeric_id(obj: dict[str, Any], *, str_key: str = "id_str", int_key: str = "id") -> str | None:
-    """``tweet_id`` without the error: None when neither key holds a numeric id (no exception raised,
-    so optional references cost nothing when a file fills them with something else)."""
+    """``tweet_id`` without the error: None when neither key holds a numeric id.
+
+    For optional references (author, reply, quote, media ids): a malformed one is dropped (the raw
+    payload keeps it) without raising, so a file that fills one with something else costs nothing.
+    """
     value = obj.get(str_key)
     if isinstance(value, str) and value.isdigit():
         return value

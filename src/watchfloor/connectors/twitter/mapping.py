@@ -112,7 +112,7 @@ def _common(status: dict[str, Any]) -> dict[str, Any]:
         "source": FORMAT,
         "source_version": SOURCE_VERSION,
         "url": tweet_url(native_id, screen_name),
-        "author_id": _optional_id(user, "id_str", "id"),
+        "author_id": numeric_id(user),
         "author_handle": screen_name,
         "author_name": as_str(user.get("name")),
     }
@@ -138,9 +138,9 @@ def _map_post(status: dict[str, Any]) -> Post:
         text=text,
         langs=declared,
         lang_source="platform" if declared else None,
-        reply_to=_optional_id(status, "in_reply_to_status_id_str", "in_reply_to_status_id"),
-        quote_of=_optional_id(status, "quoted_status_id_str", "quoted_status_id")
-        or _optional_id(quoted, "id_str", "id"),
+        reply_to=numeric_id(status, str_key="in_reply_to_status_id_str", int_key="in_reply_to_status_id"),
+        quote_of=numeric_id(status, str_key="quoted_status_id_str", int_key="quoted_status_id")
+        or numeric_id(quoted),
         media=tuple(_media(m) for m in media),
         hashtags=unique(tag.get("text") for tag in dict_items(entities.get("hashtags"))),
         mentions=unique(m.get("screen_name") for m in dict_items(entities.get("user_mentions"))),
@@ -155,7 +155,7 @@ def _media(item: dict[str, Any]) -> MediaRef:
     kind = _MEDIA_KINDS.get(str(item.get("type")), "other")
     still = as_str(item.get("media_url_https")) or as_str(item.get("media_url"))
     alt = as_str(item.get("ext_alt_text"))
-    native_id = _optional_id(item, "id_str", "id")
+    native_id = numeric_id(item)
     if kind == "image":
         return MediaRef(kind=kind, url=still, alt_text=alt, native_id=native_id)
     video_info = as_dict(item.get("video_info")) or {}
@@ -170,8 +170,3 @@ def _metrics(status: dict[str, Any]) -> Metrics | None:
         replies=as_count(status.get("reply_count")),  # only in premium and enterprise payloads
         quotes=as_count(status.get("quote_count")),
     )
-
-
-def _optional_id(obj: dict[str, Any], str_key: str, int_key: str) -> str | None:
-    # A malformed optional reference is dropped; the raw payload keeps it.
-    return numeric_id(obj, str_key=str_key, int_key=int_key)
