@@ -75,15 +75,15 @@ def _watchfloor(path: Path, db: Path, rules: int = 0) -> dict[str, Any]:
     from watchfloor.services.ingest import import_file
     from watchfloor.wiring import build_context
 
-    # A bulk load while nobody works in the console: big fixed batches (docs/user-guide.md).
-    ctx = build_context(Settings(database_url=str(db), batch_size=5000, import_write_ms=0))
+    ctx = build_context(Settings(database_url=str(db)))
     if rules:
         with ctx.store.transaction() as tx:  # the rules service validates; these are known-good
             for i, query in enumerate(make_rules(path, rules)):
                 draft = RuleDraft(name=f"rule {i}", query=query, severity="medium")
                 tx.create_rule(draft, owner="bench", at=SystemClock().now())
     start = time.perf_counter()
-    report = import_file(ctx, actor=Actor.system("bench"), path=path, format_name="twitter-v1")
+    # A bulk load while nobody works in the console, as `watchfloor import --bulk` (docs/user-guide.md).
+    report = import_file(ctx, actor=Actor.system("bench"), path=path, format_name="twitter-v1", bulk=True)
     elapsed = time.perf_counter() - start
     ctx.store.close()
     return {
@@ -111,6 +111,7 @@ def _split(path: Path, db: Path) -> dict[str, Any]:
     from watchfloor.domain.clock import SystemClock
     from watchfloor.domain.post import Envelope
     from watchfloor.pipeline import prepare_batch
+    from watchfloor.services.ingest import BULK_BATCH_SIZE
     from watchfloor.store.engine import open_store
 
     store, now = open_store(str(db)), SystemClock().now()
@@ -119,7 +120,7 @@ def _split(path: Path, db: Path) -> dict[str, Any]:
     total = 0
     while True:
         t0 = time.perf_counter()
-        batch = [e for e in islice(items, 5000) if isinstance(e, Envelope) and e.post is not None]
+        batch = [e for e in islice(items, BULK_BATCH_SIZE) if isinstance(e, Envelope) and e.post is not None]
         t1 = time.perf_counter()
         if not batch:
             break

@@ -16,6 +16,7 @@ import typer
 
 from tests.cli.floor import ENV, seed_floor
 from watchfloor.cli.main import typer_app
+from watchfloor.store.engine import open_store
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 JETSTREAM = FIXTURES / "bluesky" / "jetstream_v1.jsonl"
@@ -57,6 +58,29 @@ def test_import_detects_formats_reports_and_is_idempotent(db: Path) -> None:
     again = wf(db, "import", str(JETSTREAM), str(PHEME))
     assert " 0 new posts" in again.stdout
     assert json.loads(wf(db, "stats", "--format", "json").stdout)["posts"] == stats["posts"] > 0
+
+
+def _import_batches(db: Path) -> list[int]:
+    """Records per ``posts.import_batch`` audit event, oldest first."""
+    store = open_store(str(db))
+    try:
+        with store.snapshot() as view:
+            events = view.audit_events(limit=1000)
+    finally:
+        store.close()
+    return [int(e.details["records"]) for e in reversed(events) if e.action == "posts.import_batch"]
+
+
+def test_bulk_import_stores_large_fixed_batches(db: Path, tmp_path: Path) -> None:
+    small = {"WATCHFLOOR_BATCH_SIZE": "20", "WATCHFLOOR_IMPORT_WRITE_MS": "1"}
+    paced = wf(db, "import", str(JETSTREAM), env=small)
+    batches = _import_batches(db)
+    assert len(batches) > 1  # paced: several small transactions
+    bulk_db = tmp_path / "bulk.db"
+    bulk = wf(bulk_db, "import", "--bulk", str(JETSTREAM), env=small)
+    assert _import_batches(bulk_db) == [sum(batches)]  # the whole file in one transaction
+    assert bulk.stdout.split(":", 1)[1] == paced.stdout.split(":", 1)[1]  # and the same result
+    assert "--bulk" in wf(db, "import", "--help").stdout
 
 
 def test_generic_csv_with_column_map_then_search_and_export(db: Path, tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from watchfloor.connectors.base import MapOptions
 from watchfloor.domain.actor import Actor
 from watchfloor.domain.clock import FrozenClock
 from watchfloor.services.context import ServiceContext
-from watchfloor.services.ingest import BatchPacer, import_file
+from watchfloor.services.ingest import BULK_BATCH_SIZE, BatchPacer, import_file, pacer_for
 from watchfloor.wiring import build_context
 
 ANA = Actor(name="ana", roles=frozenset({"analyst"}))
@@ -41,6 +41,22 @@ def test_the_pacer_sizes_batches_from_the_time_per_post_within_bounds() -> None:
     fixed = BatchPacer(most=1000, hold_seconds=0)
     fixed.held(1000, 5.0)
     assert fixed.size == 1000
+
+
+def test_a_bulk_import_uses_large_fixed_batches_whatever_they_take(tmp_path: Path) -> None:
+    ctx = _context(str(tmp_path / "t.db"))
+    try:
+        bulk = pacer_for(ctx, bulk=True)
+        bulk.held(BULK_BATCH_SIZE, 60.0)  # a minute per batch does not shrink it
+        assert bulk.size == BULK_BATCH_SIZE
+        assert pacer_for(ctx).size == BatchPacer.FIRST  # without bulk: time-bounded as before
+        larger = build_context(Settings(database_url=str(tmp_path / "t.db"), batch_size=50_000))
+        try:
+            assert pacer_for(larger, bulk=True).size == 50_000  # a larger batch_size wins
+        finally:
+            larger.store.close()
+    finally:
+        ctx.store.close()
 
 
 def _context(database_url: str) -> ServiceContext:

@@ -15,7 +15,7 @@ from watchfloor.cli.app import app, err, out, state_of
 from watchfloor.connectors.base import MapOptions
 from watchfloor.connectors.registry import FORMATS
 from watchfloor.domain.errors import InputError
-from watchfloor.services.ingest import ImportReport, import_file, resolve_format
+from watchfloor.services.ingest import BULK_BATCH_SIZE, ImportReport, import_file, resolve_format
 from watchfloor.store.ports import ImportRun
 
 
@@ -88,6 +88,13 @@ def import_command(
         Path | None, typer.Option("--map-file", help='JSON {"platform": ..., "columns": {...}}.')
     ] = None,
     strict: Annotated[bool, typer.Option(help="Exit with status 1 if any record is quarantined.")] = False,
+    bulk: Annotated[
+        bool,
+        typer.Option(
+            help=f"Large fixed batches ({BULK_BATCH_SIZE:,} posts) for a big file while nobody works "
+            "in the console: faster, but on SQLite console pages may wait seconds behind each batch."
+        ),
+    ] = False,
 ) -> None:
     """Import posts from files; the format is detected from the content.
 
@@ -97,6 +104,8 @@ def import_command(
 
       watchfloor import crisis.csv --format csv --platform twitter
       --map native_id='Tweet ID' --map text='Tweet Text'
+
+      watchfloor import --bulk archive-2024.jsonl.zst
     """
     state = state_of(ctx)
     map_platform, columns = parse_column_map(column or [], map_file)
@@ -130,6 +139,7 @@ def import_command(
                 format_name=format_name,
                 options=options,
                 progress=show,
+                bulk=bulk,
             )
         _print_report(report)
         quarantined += report.run.quarantined

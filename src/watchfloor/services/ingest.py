@@ -89,8 +89,25 @@ class BatchPacer:
         self.size = max(self.FEWEST, min(self.most, round((self.size + fits) / 2)))
 
 
-def pacer_for(ctx: ServiceContext) -> BatchPacer:
-    """The batch pacer for imports into ``ctx``'s store (time-bounded only where writers queue)."""
+BULK_BATCH_SIZE = 20_000
+"""Posts per transaction in a bulk import (``watchfloor import --bulk``), unless batch_size is larger.
+
+Each commit rewrites every index page its posts touched, and the hash-keyed indexes (near-duplicate
+bands, content keys, raw payload digests) are touched all over, so larger commits write fewer pages
+per post. Storing 400,000 IRA tweets in one run, µs per post: 111-114 in batches of 5,000, 99 in
+10,000, 86-88 in 20,000 and 86 in 50,000 (benchmarks/README.md): 20,000 has most of the gain.
+"""
+
+
+def pacer_for(ctx: ServiceContext, *, bulk: bool = False) -> BatchPacer:
+    """The batch pacer for imports into ``ctx``'s store (time-bounded only where writers queue).
+
+    ``bulk`` is for a large file while nobody works in the console: fixed batches of
+    ``BULK_BATCH_SIZE`` posts (or batch_size, if larger) whatever they take, so on SQLite other
+    writers, console pages included, may wait seconds behind each one.
+    """
+    if bulk:
+        return BatchPacer(max(ctx.settings.batch_size, BULK_BATCH_SIZE), 0.0)
     hold = ctx.settings.import_write_ms / 1000 if ctx.store.dialect == "sqlite" else 0.0
     return BatchPacer(ctx.settings.batch_size, hold)
 
@@ -111,8 +128,13 @@ def import_file(
     format_name: str | None = None,
     options: MapOptions | None = None,
     progress: ProgressCallback | None = None,
+    bulk: bool = False,
 ) -> ImportReport:
-    """Import one file into the store and return the counts; raises InputError if it cannot be read."""
+    """Import one file into the store and return the counts; raises InputError if it cannot be read.
+
+    ``bulk`` stores large fixed batches for speed instead of batches that hold the writer briefly
+    (see :func:`pacer_for`).
+    """
     details: dict[str, DetailValue] = {"path": str(path), "format": format_name}
     with refusals_recorded(ctx, actor=actor, action="posts.import", details=details) as attempt:
         authorize(actor, "posts.import")
@@ -121,7 +143,7 @@ def import_file(
         source = str(path.resolve())
         attempt.details.update(path=source, format=fmt.name)
         report = ImportReport(run=ImportRun(id=0, source=source, format=fmt.name, started_at=ctx.clock.now()))
-        pacer = pacer_for(ctx)
+        pacer = pacer_for(ctx, bulk=bulk)
         for batch in _batches(iter_file(path, fmt, options), pacer):
             pacer.held(len(batch), _import_batch(ctx, batch, report, actor))
             attempt.object_ids = [f"import:{report.run.id}"]
