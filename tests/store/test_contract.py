@@ -173,6 +173,55 @@ def test_rare_and_common_selectors_select_the_same_posts(
     assert rare == common and rare[1] == len(rare[0]) > 0
 
 
+@pytest.mark.parametrize(
+    "root",
+    [
+        Term("water"),
+        Term("flo", prefix=True),
+        Phrase(("water", "is", "rising")),
+        And((Term("flood"), Term("roof"))),
+        Or((Term("roof"), Term("calgary"))),
+        And((Term("flood"), Not(Term("roof")))),
+        Term("nothing"),
+    ],  # NEAR is checked post by post after SQL (needs_post_filter): it never takes this path
+)
+def test_a_text_only_search_finds_what_the_general_query_finds(
+    store: SqlStore, root: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search for words alone runs a statement compiled once (``SqlTx._text_only``, SQLite): in
+    every order and page, and with a deleted post, it must find what the general query finds."""
+    from watchfloor.store.sqlstore import SqlTx
+
+    _seed(store)
+    with store.transaction() as tx:
+        tx.write_deletions([Deletion(platform="twitter", native_id="1", deleted_at=None)], seen_at=NOW)
+
+    def found() -> list[list[str]]:
+        runs = []
+        for sort in ("newest", "oldest", "relevance"):
+            for offset in (0, 1):
+                runs.append(
+                    sorted(_ids(store, root, sort=sort, offset=offset))
+                    if sort == "relevance"
+                    else _ids(store, root, sort=sort, offset=offset)
+                )
+        return runs
+
+    calls: list[object] = []
+    fast = SqlTx._text_only
+
+    def counted(self: SqlTx, *args: object) -> object:
+        result = fast(self, *args)  # type: ignore[arg-type]
+        calls.append(result)
+        return result
+
+    monkeypatch.setattr(SqlTx, "_text_only", counted)
+    through_template = found()
+    assert calls and all((r is not None) == (store.dialect == "sqlite") for r in calls)
+    monkeypatch.setattr(SqlTx, "_text_only", lambda *_: None)  # the general path only
+    assert through_template == found()
+
+
 def test_ordered_near_is_exact_after_post_filtering(store: SqlStore) -> None:
     _seed(store)
     assert _ids(store, Near(Term("flood"), Term("stranded"), 5, ordered=True)) == []

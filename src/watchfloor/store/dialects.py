@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    bindparam,
     cast,
     column,
     func,
@@ -117,6 +118,12 @@ class Dialect(Protocol):
         """Restrict ``stmt`` to posts matching the full-text node ``text`` (if any) and order it."""
         ...
 
+    def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
+        """``ordered(stmt, text, sort)`` with the text's index expression left as the parameter
+        ``TEXT_PARAM`` (see :func:`text_param_value`), to compile once and reuse for every plain
+        full-text search; None where the dialect has no such fast path."""
+        ...
+
     def insert(self, table: Table) -> ConflictInsert:
         """An INSERT into ``table`` that accepts ``on_conflict_do_nothing`` / ``on_conflict_do_update``."""
         ...
@@ -126,8 +133,16 @@ RELEVANCE_WINDOW = 10_000  # relevance ranks the newest this-many matches (bound
 _ID_SLOTS = 1000  # SQLite post ids are created_us * 1000 + slot: id order is time order
 
 
+TEXT_PARAM = "text_query"  # the bound parameter of a text_search_template
+
+
 def _text_match(node: Node) -> ColumnElement[bool]:
     return _fts.c.posts_fts.op("MATCH")(textexpr.fts5(node))
+
+
+def text_param_value(node: Node) -> str:
+    """The value of ``TEXT_PARAM`` for the full-text node ``node`` (SQLite: its FTS5 expression)."""
+    return textexpr.fts5(node)
 
 
 class _KeyedReads:
@@ -261,20 +276,28 @@ class SqliteDialect(_KeyedReads):
         return rows, (orjson.dumps(list(keys)).decode(),)
 
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
-        newest_first = posts.c.id.desc()  # ids are in time order (see _time_ordered_ids)
         if text is None:
-            return stmt.order_by(posts.c.id if sort == "oldest" else newest_first)
+            return stmt.order_by(posts.c.id if sort == "oldest" else posts.c.id.desc())
+        return self._matching(stmt, _text_match(text), sort)
+
+    def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
+        return self._matching(stmt, _fts.c.posts_fts.op("MATCH")(bindparam(TEXT_PARAM, type_=Text)), sort)
+
+    @staticmethod
+    def _matching(stmt: Select[Any], match: ColumnElement[bool], sort: str) -> Select[Any]:
+        """``stmt`` restricted to the posts the index finds with ``match``, in ``sort`` order."""
+        newest_first = posts.c.id.desc()  # ids are in time order (see _time_ordered_ids)
         if sort == "relevance":
             # bm25 scores every row it is given: rank the newest RELEVANCE_WINDOW matches only.
             recent = (
                 select(_fts.c.rowid.label("rid"), _fts.c.rank.label("score"))
-                .where(_text_match(text))
+                .where(match)
                 .order_by(_fts.c.rowid.desc())
                 .limit(RELEVANCE_WINDOW)
                 .subquery()
             )
             return stmt.join(recent, recent.c.rid == posts.c.id).order_by(recent.c.score, newest_first)
-        joined = stmt.join_from(posts, _fts, _fts.c.rowid == posts.c.id).where(_text_match(text))
+        joined = stmt.join_from(posts, _fts, _fts.c.rowid == posts.c.id).where(match)
         return joined.order_by(_fts.c.rowid if sort == "oldest" else _fts.c.rowid.desc())
 
     def insert(self, table: Table) -> ConflictInsert:
@@ -376,6 +399,9 @@ class PostgresDialect(_KeyedReads):
         if sort == "oldest":
             return stmt.order_by(posts.c.created_us, posts.c.id)
         return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
+
+    def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
+        return None  # a query's tsquery is built as SQL, not bound as one value
 
     def insert(self, table: Table) -> ConflictInsert:
         return postgresql.insert(table)

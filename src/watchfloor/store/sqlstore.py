@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, Select, func, select, tuple_, update
+from sqlalchemy import Connection, Row, Select, bindparam, func, select, tuple_, update
 
 from watchfloor.domain.post import Deletion, Location, Prepared, Quarantined
 from watchfloor.query.ast import And, MatchAll, Node, Not, Query
@@ -25,7 +25,7 @@ from watchfloor.store.audit_sql import AuditSql
 from watchfloor.store.casework_sql import CaseworkSql
 from watchfloor.store.cluster_races import settle_band_races
 from watchfloor.store.console_sql import ConsoleSql
-from watchfloor.store.dialects import Dialect
+from watchfloor.store.dialects import TEXT_PARAM, Dialect, text_param_value
 from watchfloor.store.identity_sql import IdentitySql
 from watchfloor.store.image_sql import ImagesSql
 from watchfloor.store.media_sql import MediaSql, queue_post_media
@@ -58,6 +58,8 @@ RARE_SELECTOR_POSTS = 1_000  # a #tag, @mention, domain: or lang: held by fewer 
 _LOOKUP_CHUNK = 20_000  # keys per lookup statement (one array parameter)
 _RAW_DIGEST = rows.POST_COLUMNS.index("raw_digest")
 _POST_COLUMNS = (posts.c.id, posts.c.doc, posts.c.cluster_id, posts.c.deleted_us)
+# (dialect, sort) -> a full-text-only search's compiled SQL, its parameters' order and constant values
+_TEXT_ONLY_SQL: dict[tuple[str, str], tuple[str, tuple[str, ...], dict[str, Any]] | None] = {}
 
 
 def _chunks(values: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
@@ -370,6 +372,33 @@ class SqlTx(
             self._rare_selectors[key] = int(held) < RARE_SELECTOR_POSTS
         return self._rare_selectors[key]
 
+    def _text_only(self, text: Node, sort: SortOrder, limit: int, offset: int) -> list[StoredPost] | None:
+        """A search for full text alone (no field filters), through a statement compiled once per sort
+        order and dialect; None where the dialect has no template.
+
+        The same SQL as the general path, minus building and compiling it per query: on a 1M-post
+        store a rare word's newest-first search spent 1.4 ms of its 3.4 ms in SQLAlchemy's statement
+        construction and execution, against 0.2 ms for the SQL itself.
+        """
+        key = (self.dialect.name, sort)
+        if key not in _TEXT_ONLY_SQL:
+            live = select(*_POST_COLUMNS).where(posts.c.deleted_us.is_(None))
+            template = self.dialect.text_search_template(live, sort)
+            if template is None:
+                _TEXT_ONLY_SQL[key] = None
+            else:
+                paged = template.limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+                compiled = paged.compile(dialect=self.conn.dialect)
+                # Parameters in statement order; constants (a subquery's LIMIT) keep their values.
+                order = tuple(compiled.positiontup or ())
+                _TEXT_ONLY_SQL[key] = (compiled.string, order, dict(compiled.params))
+        prepared = _TEXT_ONLY_SQL[key]
+        if prepared is None:
+            return None
+        sql, order, constants = prepared
+        values = {**constants, TEXT_PARAM: text_param_value(text), "page_limit": limit, "page_offset": offset}
+        return [_stored(r) for r in self.conn.exec_driver_sql(sql, tuple(values[n] for n in order))]
+
     def search(
         self,
         query: Query,
@@ -380,6 +409,11 @@ class SqlTx(
         lists: AccountLists | None = None,
     ) -> list[StoredPost]:
         if not needs_post_filter(query.root):
+            main, rest = _split_main_text(query.root)
+            if main is not None and isinstance(rest, MatchAll) and self.dialect.supports(main):
+                fast = self._text_only(main, sort, limit, offset)
+                if fast is not None:
+                    return fast
             stmt = self._select(query, sort, lists).limit(limit).offset(offset)
             return [_stored(r) for r in self.conn.execute(stmt)]
         found: list[StoredPost] = []
