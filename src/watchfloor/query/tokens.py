@@ -50,6 +50,14 @@ def tokenize(text: str) -> list[str]:
     """Split ``text`` into normalised tokens."""
     if text.isascii():
         return text.encode().translate(_ASCII_FOLD).decode("ascii").split()
+    if unicodedata.is_normalized("NFKC", text):
+        # Where NFKC changes nothing, normalising the whole text and then splitting it gives the
+        # tokens of the per-token rule below, about twice as fast (IRA tweets that are not ASCII:
+        # 20 -> 11 µs each). Tokens are separated by characters that are neither letters, digits
+        # nor marks; case folding maps each character on its own, and mark removal and
+        # recomposition never reach across such a separator, so no token grows, shrinks or joins
+        # another. Property tests hold both equal.
+        return _TOKEN.findall(normalise_text(text))
     # Tokens are found in the original text and then normalised, exactly as token_spans does, so the
     # index and the evaluator agree even on characters that NFKC expands (e.g. "㋀" -> "1月", a symbol
     # that is no token in the original and so none here either).
