@@ -162,15 +162,44 @@ def test_rare_and_common_selectors_select_the_same_posts(
     (``EXISTS``): both must select exactly the same posts, in the same order, with the same count."""
     from watchfloor.store import sqlstore
 
-    def found() -> tuple[list[str], int]:
+    def found() -> tuple[list[list[str]], int]:
         with store.snapshot() as view:
-            return _ids(store, root), view.count(q(root))
+            return [_ids(store, root, sort=s) for s in ("newest", "oldest", "relevance")], view.count(q(root))
 
     _seed(store)
     rare = found()
     monkeypatch.setattr(sqlstore, "RARE_SELECTOR_POSTS", 1)  # no selector is rare now
     common = found()
-    assert rare == common and rare[1] == len(rare[0]) > 0
+    assert rare == common and rare[1] == len(rare[0][0]) > 0
+
+
+@pytest.mark.parametrize("sort", ["newest", "oldest"])
+@pytest.mark.parametrize("rare_below", [1, 1_000], ids=["common", "rare"])
+def test_a_selector_is_checked_on_each_text_match_before_its_post_is_read(
+    store: SqlStore, sort: str, rare_below: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: with words driving the text index, ``lang:en`` is checked on each match's id (a probe
+    of the selector index, or membership in a rare selector's list) before the post is read, and the
+    index is scanned in order, not sought once per listed post (on 1M posts: 6-16x faster)."""
+    from watchfloor.query.parser import parse_query
+    from watchfloor.store import sqlstore
+
+    if store.dialect != "sqlite":
+        pytest.skip("the plan is SQLite's; PostgreSQL plans its own joins")
+    monkeypatch.setattr(sqlstore, "RARE_SELECTOR_POSTS", rare_below)
+    _seed(store)
+    with store.transaction() as tx:
+        stmt = tx._select(parse_query("flood lang:en"), sort)  # type: ignore[arg-type]
+        sql = str(stmt.compile(dialect=tx.conn.dialect, compile_kwargs={"literal_binds": True}))
+        plan = [str(row[-1]) for row in tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+        assert [s.post.native_id for s in tx.search(parse_query("flood lang:en"), limit=9, sort=sort)] == (
+            ["4", "2"] if sort == "newest" else ["2", "4"]
+        )
+    scan = next(step for step in plan if "posts_fts" in step)
+    probe = next(i for i, step in enumerate(plan) if "post_terms" in step)
+    read = next(i for i, step in enumerate(plan) if step.startswith("SEARCH posts"))
+    assert scan.startswith("SCAN") and "=" not in scan.rpartition(":")[2], plan
+    assert probe < read, plan
 
 
 @pytest.mark.parametrize(

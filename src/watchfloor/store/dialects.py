@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import (
+    BigInteger,
     ColumnClause,
     ColumnElement,
     Connection,
@@ -34,7 +35,7 @@ from watchfloor.store import textexpr
 from watchfloor.store.rows import POST_COLUMNS
 from watchfloor.store.schema import posts
 
-_fts = table("posts_fts", column("rowid"), column("posts_fts"), column("rank"))
+_fts = table("posts_fts", column("rowid", BigInteger), column("posts_fts"), column("rank"))
 _tsv: ColumnClause[Any] = column("search_tsv")
 _CREATED = POST_COLUMNS.index("created_us")
 
@@ -116,6 +117,11 @@ class Dialect(Protocol):
 
     def ordered(self, stmt: Select[Any], text: Node | None, sort: str) -> Select[Any]:
         """Restrict ``stmt`` to posts matching the full-text node ``text`` (if any) and order it."""
+        ...
+
+    def match_key(self, sort: str) -> ColumnElement[Any] | None:
+        """The column naming each full-text match where the text index drives a query in ``sort``
+        order, for filters to be checked on before the post is read; None where they go on posts."""
         ...
 
     def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
@@ -280,6 +286,11 @@ class SqliteDialect(_KeyedReads):
             return stmt.order_by(posts.c.id if sort == "oldest" else posts.c.id.desc())
         return self._matching(stmt, _text_match(text), sort)
 
+    def match_key(self, sort: str) -> ColumnElement[Any] | None:
+        # Relevance joins the ranked window (a subquery built with the match) to posts: filters stay
+        # on posts there.
+        return None if sort == "relevance" else _fts.c.rowid
+
     def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
         return self._matching(stmt, _fts.c.posts_fts.op("MATCH")(bindparam(TEXT_PARAM, type_=Text)), sort)
 
@@ -399,6 +410,9 @@ class PostgresDialect(_KeyedReads):
         if sort == "oldest":
             return stmt.order_by(posts.c.created_us, posts.c.id)
         return stmt.order_by(posts.c.created_us.desc(), posts.c.id.desc())
+
+    def match_key(self, sort: str) -> ColumnElement[Any] | None:
+        return None  # the planner chooses how to join the text index and the filters
 
     def text_search_template(self, stmt: Select[Any], sort: str) -> Select[Any] | None:
         return None  # a query's tsquery is built as SQL, not bound as one value

@@ -348,7 +348,8 @@ class SqlTx(
         main, rest = _split_main_text(query.root)
         if main is None or not self.dialect.supports(main):
             main, rest = None, query.root
-        condition = compile_condition(rest, self.dialect, lists, self._rare_check())
+        matched = self.dialect.match_key(sort) if main is not None else None
+        condition = compile_condition(rest, self.dialect, lists, self._rare_check(), matched=matched)
         stmt = select(*_POST_COLUMNS).where(condition, posts.c.deleted_us.is_(None))
         return self.dialect.ordered(stmt, main, sort)
 
