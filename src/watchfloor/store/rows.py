@@ -39,6 +39,19 @@ def encode_post(post: Post) -> bytes:
     return _encoder.encode(post)
 
 
+def blob(value: bytes) -> bytearray:
+    """A BLOB parameter for a bulk write. Python's sqlite3 binds ``bytearray`` (like ``int`` and
+    ``str``) directly but looks ``bytes``, ``bool`` and ``None`` up in its adapter registry first:
+    0.45 µs per value, several per post on the ingest path. psycopg takes either."""
+    return bytearray(value)
+
+
+def _encoded_doc(post: Post) -> bytearray:
+    doc = bytearray()
+    _encoder.encode_into(post, doc)
+    return doc
+
+
 def decode_post(doc: bytes) -> Post:
     return _decoder.decode(doc)
 
@@ -108,6 +121,9 @@ def reply_key(platform: str, native_id: str) -> str:
     return f"{platform}:{native_id}"
 
 
+# The post flags, stored as 0/1 ints (see post_row); the PostgreSQL adapter casts them to boolean.
+FLAG_COLUMNS = ("has_media", "has_links", "has_geo", "is_reply", "is_repost", "is_quote")
+
 POST_COLUMNS = (
     "platform",
     "native_id",
@@ -136,7 +152,11 @@ def content_key(content_hash: bytes) -> int | None:
 
 
 def post_row(item: Prepared, *, import_id: int | None, cluster_id: int | None) -> tuple[Any, ...]:
-    """The ``posts`` row for a prepared post, in :data:`POST_COLUMNS` order (the id is assigned later)."""
+    """The ``posts`` row for a prepared post, in :data:`POST_COLUMNS` order (the id is assigned later).
+
+    Flags are 0/1 and BLOBs ``bytearray``: what sqlite3 binds without an adapter lookup (see
+    :func:`blob`); six ``bool`` flags cost 2.6 µs per row more than six ints.
+    """
     post = item.post
     collected = post.collected_at or post.created_at
     return (
@@ -146,18 +166,18 @@ def post_row(item: Prepared, *, import_id: int | None, cluster_id: int | None) -
         to_micros(collected),
         fold_handle(post.author_handle) if post.author_handle else None,
         post.author_id,
-        post.has_media,
-        post.has_links,
-        post.geo is not None,
-        post.is_reply,
-        post.is_repost,
-        post.is_quote,
+        int(post.has_media),
+        int(post.has_links),
+        int(post.geo is not None),
+        int(post.is_reply),
+        int(post.is_repost),
+        int(post.is_quote),
         "\n".join(u.casefold() for u in post.urls) if post.urls else None,
         content_key(item.content_hash),
         cluster_id,
-        raw_digest(item.raw) if item.raw else None,
+        blob(raw_digest(item.raw)) if item.raw else None,
         import_id,
-        encode_post(post),
+        _encoded_doc(post),
     )
 
 

@@ -283,12 +283,17 @@ class SqlTx(
                 )
         else:
             self.dialect.insert_ignore(self.conn, "dedup_bands", ("band_key", "cluster_id"), band_rows)
-        raws = {post_rows[p][_RAW_DIGEST]: (new[p].raw_format, new[p].raw) for p, _ in inserted if new[p].raw}
+        # Keyed by the digest as bytes: the row holds it as a bytearray (rows.blob), which is unhashable.
+        raws = {
+            bytes(post_rows[p][_RAW_DIGEST]): (new[p].raw_format, new[p].raw)
+            for p, _ in inserted
+            if new[p].raw
+        }
         self.dialect.insert_ignore(
             self.conn,
             "raw_payloads",
             ("digest", "format", "payload"),
-            [(digest, fmt, payload) for digest, (fmt, payload) in raws.items()],
+            [(rows.blob(digest), fmt, rows.blob(payload)) for digest, (fmt, payload) in raws.items()],
         )
         self._apply_earlier_deletions([(new[p].post.key, post_id) for p, post_id in inserted])
         return WriteResult(
