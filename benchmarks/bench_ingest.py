@@ -13,6 +13,8 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -99,8 +101,12 @@ def _watchfloor(path: Path, db: Path, rules: int = 0) -> dict[str, Any]:
     }
 
 
-def _split(path: Path, db: Path) -> dict[str, Any]:
-    """The same work as the service, stage by stage, with a timer around each."""
+def _split(path: Path, db: Path, record: list[list[tuple[str, Any]]] | None = None) -> dict[str, Any]:
+    """The same work as the service, stage by stage, with a timer around each.
+
+    ``record``: append each transaction's bulk statements and their rows to it (for :func:`_floor`).
+    """
+    from contextlib import ExitStack
     from itertools import islice
 
     import msgspec
@@ -111,34 +117,110 @@ def _split(path: Path, db: Path) -> dict[str, Any]:
     from watchfloor.domain.clock import SystemClock
     from watchfloor.domain.post import Envelope
     from watchfloor.pipeline import prepare_batch
-    from watchfloor.services.ingest import BULK_BATCH_SIZE
+    from watchfloor.services.ingest import BULK_BATCH_SIZE, estimate_records
     from watchfloor.store.engine import open_store
 
     store, now = open_store(str(db)), SystemClock().now()
     timings = {"read_map": 0.0, "pipeline": 0.0, "store": 0.0}
     items = iter_file(path, format_named("twitter-v1"), MapOptions())
     total = 0
+    deferred = ExitStack()  # as the service: a large bulk import goes without the query-only indexes
     while True:
         t0 = time.perf_counter()
         batch = [e for e in islice(items, BULK_BATCH_SIZE) if isinstance(e, Envelope) and e.post is not None]
         t1 = time.perf_counter()
         if not batch:
             break
+        if not total:
+            deferred.enter_context(store.post_indexes_deferred(estimate_records(path, batch)))
         prepared = prepare_batch([e.post for e in batch if e.post is not None], now=now)
         prepared = [
             msgspec.structs.replace(p, raw=e.raw, raw_format=e.format)
             for p, e in zip(prepared, batch, strict=True)
         ]
         t2 = time.perf_counter()
-        with store.transaction() as tx:
+        with store.transaction() as tx, _recording(record):
             tx.write_posts(prepared, import_id=None)
         t3 = time.perf_counter()
         timings["read_map"] += t1 - t0
         timings["pipeline"] += t2 - t1
         timings["store"] += t3 - t2
         total += len(batch)
+    t0 = time.perf_counter()
+    deferred.close()  # rebuilds the indexes: part of the store's time
+    timings["store"] += time.perf_counter() - t0
     store.close()
     return {"posts": total, **{f"{k}_us_per_post": v / total * 1e6 for k, v in timings.items()}}
+
+
+@contextmanager
+def _recording(into: list[list[tuple[str, Any]]] | None) -> Iterator[None]:
+    """Append the block's ``executemany`` calls (statement, rows) to ``into`` as one transaction."""
+    if into is None:
+        yield
+        return
+    from sqlalchemy.engine import default
+
+    calls: list[tuple[str, Any]] = []
+    original = default.DefaultDialect.do_executemany
+
+    def recorded(self: Any, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        calls.append((statement, list(parameters)))
+        original(self, cursor, statement, parameters, context)
+
+    default.DefaultDialect.do_executemany = recorded  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        default.DefaultDialect.do_executemany = original  # type: ignore[method-assign]
+        into.append(calls)
+
+
+def _floor(path: Path, db: Path) -> dict[str, Any]:
+    """SQLite's own share of the store: the split's bulk writes replayed with bare ``sqlite3``.
+
+    The rows are built already, so what is left is the driver binding them and SQLite inserting them
+    into the tables and indexes the store keeps (posts, FTS5, selector terms, LSH bands, raw
+    payloads), committing and rebuilding any deferred indexes: the floor under the store stage that no
+    Python-side work can lower. Same pragmas as the store (``watchfloor.store.engine``).
+    """
+    import sqlite3
+
+    from watchfloor.store.engine import open_store
+
+    transactions: list[list[tuple[str, Any]]] = []
+    split = _split(path, db, record=transactions)
+    posts = split["posts"]
+    target = db.with_name("floor.db")
+    store = open_store(str(target))
+    timings: dict[str, float] = {}
+    with store.post_indexes_deferred(posts):
+        conn = sqlite3.connect(target, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "temp_store=MEMORY"):
+            conn.execute(f"PRAGMA {pragma}")
+        conn.execute("PRAGMA cache_size=-65536")
+        start = time.perf_counter()
+        for calls in transactions:
+            conn.execute("BEGIN IMMEDIATE")
+            for statement, rows in calls:
+                t0 = time.perf_counter()
+                conn.executemany(statement, rows)
+                table = statement.split("(", 1)[0].split()[-1]
+                timings[table] = timings.get(table, 0.0) + time.perf_counter() - t0
+            t0 = time.perf_counter()
+            conn.execute("COMMIT")
+            timings["commit"] = timings.get("commit", 0.0) + time.perf_counter() - t0
+        conn.close()
+        t0 = time.perf_counter()
+    timings["rebuild_indexes"] = time.perf_counter() - t0
+    total = time.perf_counter() - start
+    store.close()
+    return {
+        "posts": posts,
+        "store_us_per_post": split["store_us_per_post"],
+        "sqlite_floor_us_per_post": total / posts * 1e6,
+        "floor_split_us_per_post": {name: round(v / posts * 1e6, 2) for name, v in timings.items()},
+    }
 
 
 def _peer(path: Path, db: Path) -> dict[str, Any]:
@@ -168,6 +250,7 @@ def run(limit: int = 400_000) -> dict[str, Any]:
     path, origin = ira_jsonl(limit)
     ours = run_child("benchmarks.bench_ingest", "watchfloor", str(path))
     split = run_child("benchmarks.bench_ingest", "split", str(path))
+    floor = run_child("benchmarks.bench_ingest", "floor", str(path))
     peer = run_child("benchmarks.bench_ingest", "peer", str(path))
     with_rules = {
         str(n): run_child("benchmarks.bench_ingest", "watchfloor", str(path), str(n)) for n in (1_000, 10_000)
@@ -180,6 +263,7 @@ def run(limit: int = 400_000) -> dict[str, Any]:
         "watchfloor": ours,
         "with_rules": with_rules,
         "stage_split": split,
+        "sqlite_floor": floor,
         "peer_sqlite_utils": peer,
         "ratio_vs_peer": ours["posts_per_s"] / peer["posts_per_s"],
     }
@@ -188,7 +272,7 @@ def run(limit: int = 400_000) -> dict[str, Any]:
 
 
 def main() -> None:
-    if len(sys.argv) >= 3 and sys.argv[1] in {"watchfloor", "split", "peer"}:
+    if len(sys.argv) >= 3 and sys.argv[1] in {"watchfloor", "split", "floor", "peer"}:
         pin_one_core()
         if sys.argv[1] != "peer":
             _as_the_cli()
@@ -198,7 +282,7 @@ def main() -> None:
                 rules = int(sys.argv[3]) if len(sys.argv) > 3 else 0
                 print(json.dumps(_watchfloor(Path(sys.argv[2]), db, rules)))
             else:
-                fn = {"split": _split, "peer": _peer}[sys.argv[1]]
+                fn = {"split": _split, "floor": _floor, "peer": _peer}[sys.argv[1]]
                 print(json.dumps(fn(Path(sys.argv[2]), db)))
         return
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 400_000

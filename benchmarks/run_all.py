@@ -29,6 +29,20 @@ def _f(value: float, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _floor_rows(r: dict[str, Any]) -> list[str]:
+    """The store's writes replayed with bare sqlite3 (bench_ingest's ``sqlite_floor``), if measured."""
+    floor = r.get("sqlite_floor")
+    if floor is None:
+        return []
+    parts = ", ".join(f"{name} {_f(us, 1)}" for name, us in floor["floor_split_us_per_post"].items())
+    share = floor["sqlite_floor_us_per_post"] / floor["store_us_per_post"]
+    return [
+        f"| ingest SQLite floor | same, the store's writes replayed with bare sqlite3 | "
+        f"{_f(floor['sqlite_floor_us_per_post'], 1)} µs/post ({parts}) | "
+        f"the store stage in the same run: {_f(floor['store_us_per_post'], 1)} µs/post | {share:.2f} of it |"
+    ]
+
+
 def _ingest_rows(r: dict[str, Any]) -> list[str]:
     ours, peer, split = r["watchfloor"], r["peer_sqlite_utils"], r["stage_split"]
     return [
@@ -39,6 +53,7 @@ def _ingest_rows(r: dict[str, Any]) -> list[str]:
         f"**{r['ratio_vs_peer']:.2f}×** peer |",
         f"| ingest split | same | µs/post: read+map {_f(split['read_map_us_per_post'], 1)}, "
         f"pipeline {_f(split['pipeline_us_per_post'], 1)}, store {_f(split['store_us_per_post'], 1)} | | | |",
+        *_floor_rows(r),
     ] + [
         f"| ingest + rules | same, {int(n):,} active rules | {_f(m['posts_per_s'])} posts/s, "
         f"{m['alerts_raised']:,} alerts | same import with 0 rules | {m['slowdown_vs_0_rules']:.2f}× slower |"

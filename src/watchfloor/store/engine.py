@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from watchfloor.domain.errors import StoreError
+from watchfloor.store import bulk_indexes
 from watchfloor.store.dialects import Dialect, PostgresDialect, SqliteDialect
 from watchfloor.store.postgres.partitions import ensure_partitions
 from watchfloor.store.sqlstore import SqlTx
@@ -141,6 +142,41 @@ class SqlStore:
         if self.dialect == "postgresql":
             self._refuse_unsafe_settings()
             self._prepare_partitions()
+        else:
+            self._restore_deferred_indexes()
+
+    def _restore_deferred_indexes(self) -> None:
+        """Build the query indexes a bulk import dropped and did not get to rebuild (it died).
+
+        A store opened while another process's bulk import runs builds them too: that import then
+        goes on at the normal speed (``watchfloor import --bulk`` is for when nobody else works).
+        """
+        with self.snapshot() as view:  # a read: opening a store takes no write lock for this
+            if not bulk_indexes.missing(view.conn):
+                return
+        with self.transaction() as tx:
+            bulk_indexes.restore(tx.conn)
+
+    @contextmanager
+    def post_indexes_deferred(self, expected_posts: int) -> Iterator[bool]:
+        """For a bulk import of about ``expected_posts``: on SQLite, when the import is large against
+        what the store holds, drop the posts' query-only indexes for the block and rebuild them when
+        it ends, however it ends (:mod:`watchfloor.store.bulk_indexes`). Yields whether it did.
+
+        Searches and console pages stay correct meanwhile, only slower. PostgreSQL: nothing to do.
+        """
+        deferring = False
+        if self.dialect == "sqlite":
+            with self.transaction() as tx:
+                deferring = bulk_indexes.worth_deferring(tx.conn, expected_posts)
+                if deferring:
+                    bulk_indexes.drop(tx.conn)
+        try:
+            yield deferring
+        finally:
+            if deferring:
+                with self.transaction() as tx:
+                    bulk_indexes.restore(tx.conn)
 
     def _migrate(self) -> None:
         """Bring the schema to the newest migration (a quick version check first: Alembic is slow to load)."""

@@ -955,4 +955,9 @@ class Store(Protocol):
         lock as soon as it is free rather than in back-off steps."""
         ...
 
+    def post_indexes_deferred(self, expected_posts: int) -> AbstractContextManager[bool]:
+        """A bulk import of about ``expected_posts``: where it pays, go without the posts' query-only
+        indexes for the block and rebuild them at its end; yields whether it did."""
+        ...
+
     def close(self) -> None: ...
