@@ -12,6 +12,8 @@ A rebuild reads every post, so it only pays when the import brings a good share 
 will then hold: :func:`worth_deferring` says when. If the process dies before the rebuild, the next
 :func:`restore` (every SQLite store runs it when it is opened) builds whatever is missing.
 PostgreSQL keeps its indexes: its posts are partitioned by month, and other writers may be at work.
+Migrations run before that repair, so one that alters these indexes must allow for their absence
+(``IF EXISTS``, or build them first with :func:`restore`).
 """
 
 from __future__ import annotations
