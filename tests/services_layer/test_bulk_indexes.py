@@ -65,7 +65,7 @@ def _import(ctx: ServiceContext, path: Path, db: Path, *, bulk: bool = True) -> 
     return seen
 
 
-def _authors(ctx: ServiceContext, query: str) -> list[str]:
+def _found_ids(ctx: ServiceContext, query: str) -> list[str]:
     with ctx.store.snapshot() as view:
         found = view.search(parse_query(query), sort="newest", limit=1000)
     return sorted(p.post.native_id for p in found)
@@ -80,7 +80,7 @@ def test_a_large_bulk_import_drops_the_query_indexes_and_builds_them_again(
     try:
         during = _import(ctx, _csv(tmp_path / "posts.csv", 1, 300), db)
         after = _present(db)
-        bulk_found = _authors(ctx, "from:acct3 river since:2012-10-10")
+        bulk_found = _found_ids(ctx, "from:acct3 river since:2012-10-10")
     finally:
         ctx.store.close()
     assert during == [set()]  # the batch was stored without them
@@ -89,7 +89,7 @@ def test_a_large_bulk_import_drops_the_query_indexes_and_builds_them_again(
     paced = _context(str(paced_db))
     try:
         assert _import(paced, _csv(tmp_path / "posts.csv", 1, 300), paced_db, bulk=False)[0] == after
-        assert _authors(paced, "from:acct3 river since:2012-10-10") == bulk_found != []  # the same answers
+        assert _found_ids(paced, "from:acct3 river since:2012-10-10") == bulk_found != []  # the same answers
     finally:
         paced.store.close()
 
