@@ -182,11 +182,11 @@ def _floor(path: Path, db: Path) -> dict[str, Any]:
     The rows are built already, so what is left is the driver binding them and SQLite inserting them
     into the tables and indexes the store keeps (posts, FTS5, selector terms, LSH bands, raw
     payloads), committing and rebuilding any deferred indexes: the floor under the store stage that no
-    Python-side work can lower. Same pragmas as the store (``watchfloor.store.engine``).
+    Python-side work can lower. Same pragmas as the store (``SQLITE_PRAGMAS``).
     """
     import sqlite3
 
-    from watchfloor.store.engine import open_store
+    from watchfloor.store.engine import SQLITE_PRAGMAS, open_store
 
     transactions: list[list[tuple[str, Any]]] = []
     split = _split(path, db, record=transactions)
@@ -196,9 +196,8 @@ def _floor(path: Path, db: Path) -> dict[str, Any]:
     timings: dict[str, float] = {}
     with store.post_indexes_deferred(posts):
         conn = sqlite3.connect(target, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "temp_store=MEMORY"):
+        for pragma in SQLITE_PRAGMAS:
             conn.execute(f"PRAGMA {pragma}")
-        conn.execute("PRAGMA cache_size=-65536")
         start = time.perf_counter()
         for calls in transactions:
             conn.execute("BEGIN IMMEDIATE")

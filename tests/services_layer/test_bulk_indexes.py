@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,12 +28,16 @@ from watchfloor.wiring import build_context
 ANA = Actor(name="ana", roles=frozenset({"analyst"}))
 
 
-def _context(database_url: str) -> ServiceContext:
+@contextmanager
+def _opened(db: Path) -> Iterator[ServiceContext]:
     ctx = build_context(
-        Settings(database_url=database_url), clock=FrozenClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
+        Settings(database_url=str(db)), clock=FrozenClock(datetime(2026, 11, 30, 12, 0, tzinfo=UTC))
     )
-    make_basis(ctx)
-    return ctx
+    try:
+        make_basis(ctx)
+        yield ctx
+    finally:
+        ctx.store.close()
 
 
 def _csv(path: Path, first: int, count: int) -> Path:
@@ -49,16 +55,24 @@ def _present(db: Path) -> set[str]:
     return names & set(bulk_indexes.DEFERRABLE)
 
 
-def _import(ctx: ServiceContext, path: Path, db: Path, *, bulk: bool = True) -> list[set[str]]:
-    """Import ``path``; returns the deferrable indexes present after each batch."""
+def _import(
+    ctx: ServiceContext, path: Path, db: Path, *, bulk: bool = True, then: Callable[[], None] | None = None
+) -> list[set[str]]:
+    """Import ``path``; returns the deferrable indexes present after each batch (``then`` runs next)."""
     seen: list[set[str]] = []
+
+    def after_batch(_run: object) -> None:
+        seen.append(_present(db))
+        if then is not None:
+            then()
+
     report = import_file(
         ctx,
         actor=ANA,
         path=path,
         format_name="csv",
         options=MapOptions(platform="twitter"),
-        progress=lambda _run: seen.append(_present(db)),
+        progress=after_batch,
         bulk=bulk,
     )
     assert report.run.quarantined == 0
@@ -76,22 +90,16 @@ def test_a_large_bulk_import_drops_the_query_indexes_and_builds_them_again(
 ) -> None:
     monkeypatch.setattr(bulk_indexes, "MIN_POSTS", 100)
     db = tmp_path / "t.db"
-    ctx = _context(str(db))
-    try:
+    with _opened(db) as ctx:
         during = _import(ctx, _csv(tmp_path / "posts.csv", 1, 300), db)
         after = _present(db)
         bulk_found = _found_ids(ctx, "from:acct3 river since:2012-10-10")
-    finally:
-        ctx.store.close()
     assert during == [set()]  # the batch was stored without them
     assert after == set(bulk_indexes.DEFERRABLE)  # and the import ended with every one built again
     paced_db = tmp_path / "paced.db"
-    paced = _context(str(paced_db))
-    try:
+    with _opened(paced_db) as paced:
         assert _import(paced, _csv(tmp_path / "posts.csv", 1, 300), paced_db, bulk=False)[0] == after
         assert _found_ids(paced, "from:acct3 river since:2012-10-10") == bulk_found != []  # the same answers
-    finally:
-        paced.store.close()
 
 
 def test_a_bulk_import_smaller_than_the_store_keeps_the_indexes(
@@ -99,23 +107,17 @@ def test_a_bulk_import_smaller_than_the_store_keeps_the_indexes(
 ) -> None:
     monkeypatch.setattr(bulk_indexes, "MIN_POSTS", 100)
     db = tmp_path / "t.db"
-    ctx = _context(str(db))
-    try:
+    with _opened(db) as ctx:
         _import(ctx, _csv(tmp_path / "first.csv", 1, 300), db)
         # 200 posts into a store of 300: rebuilding would read more posts than keeping them costs.
         assert _import(ctx, _csv(tmp_path / "second.csv", 1000, 200), db) == [set(bulk_indexes.DEFERRABLE)]
-        # Too few to be worth it, however empty the store.
-        monkeypatch.setattr(bulk_indexes, "MIN_POSTS", 10_000)
-        fresh_db = tmp_path / "fresh.db"
-        fresh = _context(str(fresh_db))
-        try:
-            assert _import(fresh, _csv(tmp_path / "third.csv", 1, 300), fresh_db) == [
-                set(bulk_indexes.DEFERRABLE)
-            ]
-        finally:
-            fresh.store.close()
-    finally:
-        ctx.store.close()
+    # Too few to be worth it, however empty the store.
+    monkeypatch.setattr(bulk_indexes, "MIN_POSTS", 10_000)
+    fresh_db = tmp_path / "fresh.db"
+    with _opened(fresh_db) as fresh:
+        assert _import(fresh, _csv(tmp_path / "third.csv", 1, 300), fresh_db) == [
+            set(bulk_indexes.DEFERRABLE)
+        ]
 
 
 def test_an_import_that_fails_midway_still_builds_the_indexes_again(
@@ -123,26 +125,14 @@ def test_an_import_that_fails_midway_still_builds_the_indexes_again(
 ) -> None:
     monkeypatch.setattr(bulk_indexes, "MIN_POSTS", 100)
     db = tmp_path / "t.db"
-    ctx = _context(str(db))
     seen: list[set[str]] = []
 
-    def interrupt(_run: object) -> None:  # the analyst presses Ctrl-C after the first batch
+    def interrupt() -> None:  # the analyst presses Ctrl-C after the first batch
         seen.append(_present(db))
         raise KeyboardInterrupt
 
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            import_file(
-                ctx,
-                actor=ANA,
-                path=_csv(tmp_path / "posts.csv", 1, 300),
-                format_name="csv",
-                options=MapOptions(platform="twitter"),
-                progress=interrupt,
-                bulk=True,
-            )
-    finally:
-        ctx.store.close()
+    with _opened(db) as ctx, pytest.raises(KeyboardInterrupt):
+        _import(ctx, _csv(tmp_path / "posts.csv", 1, 300), db, then=interrupt)
     assert seen == [set()]
     assert _present(db) == set(bulk_indexes.DEFERRABLE)
 

@@ -53,11 +53,10 @@ def worth_deferring(conn: Connection, expected_posts: int) -> bool:
     return expected_posts >= held
 
 
-def drop(conn: Connection) -> list[str]:
-    """Drop the deferrable indexes; returns their names."""
+def drop(conn: Connection) -> None:
+    """Drop the deferrable indexes."""
     for name in DEFERRABLE:
         conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-    return list(DEFERRABLE)
 
 
 def missing(conn: Connection) -> list[str]:
@@ -72,10 +71,9 @@ def missing(conn: Connection) -> list[str]:
     return [name for name in DEFERRABLE if name not in present]
 
 
-def restore(conn: Connection) -> list[str]:
-    """Build the deferrable indexes the database lacks; returns their names (none: nothing to do)."""
+def restore(conn: Connection) -> None:
+    """Build the deferrable indexes the database lacks."""
     absent = set(missing(conn))
     for index in _indexes():
         if index.name in absent:
-            index.create(conn, checkfirst=True)
-    return [name for name in DEFERRABLE if name in absent]
+            index.create(conn)

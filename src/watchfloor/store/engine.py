@@ -25,6 +25,14 @@ _READ_ONLY = "watchfloor_read_only"
 SCHEMA_HEAD = "0011"  # the newest migration's revision; a test checks it matches the scripts
 BUSY_SECONDS = 30.0  # how long a SQLite statement waits for another process before "database is locked"
 WRITER_POLL_SECONDS = 0.002  # how often an interactive writer retries BEGIN IMMEDIATE
+SQLITE_PRAGMAS = (  # set on every SQLite connection the store opens
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    f"busy_timeout={int(BUSY_SECONDS * 1000)}",
+    "foreign_keys=ON",
+    "temp_store=MEMORY",
+    "cache_size=-65536",
+)
 
 
 @dataclass
@@ -69,14 +77,7 @@ def _sqlite_engine(path: str, writers: _WriterPolicy) -> Engine:
         # Let SQLAlchemy, not the driver, decide when transactions begin (the documented recipe).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=NORMAL",
-            f"busy_timeout={int(BUSY_SECONDS * 1000)}",
-            "foreign_keys=ON",
-            "temp_store=MEMORY",
-            "cache_size=-65536",
-        ):
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
